@@ -1,0 +1,1 @@
+//! Value encoders. PLACEHOLDER: being written.

@@ -1,0 +1,1 @@
+//! Runnable postwire examples; see `src/bin/`.

@@ -1,0 +1,1 @@
+//! Cross-crate tests against real clients live in `tests/` as integration tests.
