@@ -42,15 +42,20 @@ extern crate alloc;
 extern crate std;
 
 pub mod backend;
+pub mod copy;
 mod error;
+mod format;
 pub mod frame;
 pub mod frontend;
+pub mod oid;
 pub mod read;
 pub mod sqlstate;
 pub mod value;
 pub mod write;
 
+pub use copy::{CopyData, CopyDone};
 pub use error::{DecodeError, EncodeError};
+pub use format::{Format, Oid};
 pub use frame::{FrameLimits, Framed};
 pub use sqlstate::SqlState;
 pub use write::{Encode, Sink};

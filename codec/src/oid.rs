@@ -1,0 +1,1 @@
+//! Built-in type OIDs. PLACEHOLDER: being written with the value module.
