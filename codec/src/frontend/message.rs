@@ -61,31 +61,31 @@ macro_rules! frontend_messages {
 }
 
 frontend_messages! {
-    /// `B`
+    /// Bind (`B`).
     Bind(Bind<'a>),
-    /// `C`
+    /// Close (`C`).
     Close(Close<'a>),
-    /// `d`
+    /// CopyData (`d`).
     CopyData(CopyData<'a>),
-    /// `c`
+    /// CopyDone (`c`).
     CopyDone(CopyDone),
-    /// `f`
+    /// CopyFail (`f`).
     CopyFail(CopyFail<'a>),
-    /// `D`
+    /// Describe (`D`).
     Describe(Describe<'a>),
-    /// `E`
+    /// Execute (`E`).
     Execute(Execute<'a>),
-    /// `H`
+    /// Flush (`H`).
     Flush(Flush),
-    /// `F`
+    /// FunctionCall (`F`).
     FunctionCall(FunctionCall<'a>),
-    /// `P`
+    /// Parse (`P`).
     Parse(Parse<'a>),
-    /// `Q`
+    /// Query (`Q`).
     Query(Query<'a>),
-    /// `S`
+    /// Sync (`S`).
     Sync(Sync),
-    /// `X`
+    /// Terminate (`X`).
     Terminate(Terminate),
     /// `p`: PasswordMessage, SASLInitialResponse, SASLResponse or GSSResponse.
     AuthResponse(AuthResponse<'a>),
