@@ -55,6 +55,7 @@ mod numeric;
 mod text;
 mod uuid;
 
+pub use self::array::{Array, ArrayElement, ArrayItem, ArrayOf, ArrayValues, Elements, Unescaped};
 pub use self::bytea::{Bytea, BytesIter};
 pub use self::civil::{DateFields, TimeFields};
 pub use self::datetime::{Date, Time, TimeTz, Timestamp, TimestampTz};
