@@ -109,11 +109,9 @@ fn parse_clock(tok: &str) -> Result<i64, DecodeError> {
     if frac.as_bytes().get(6).is_some_and(|&d| d >= b'5') {
         micros += 1;
     }
-    let total = h
-        .checked_mul(3_600_000_000)
-        .and_then(|v| v.checked_add((m * 60 + whole) * 1_000_000 + micros))
-        .ok_or(DecodeError::InvalidValue)?;
-    Ok(if neg { -total } else { total })
+    // i128: the magnitude of i64::MIN microseconds does not fit an i64.
+    let total = i128::from(h) * 3_600_000_000 + i128::from((m * 60 + whole) * 1_000_000 + micros);
+    i64::try_from(if neg { -total } else { total }).map_err(bad)
 }
 
 impl FromValue<'_> for Interval {
@@ -205,6 +203,15 @@ mod tests {
     #[test]
     fn text_input() {
         assert_eq!(Interval::decode_text(b"2 hours 3 mins"), Ok(iv(0, 0, 7_380_000_000)));
+        for v in [iv(i32::MIN, i32::MIN, i64::MIN), iv(i32::MAX, i32::MAX, i64::MAX)] {
+            let mut text = super::super::StackBuf::<128>::new();
+            core::fmt::Write::write_fmt(&mut text, format_args!("{v}")).unwrap();
+            let mut bin = [0u8; 16];
+            bin[..8].copy_from_slice(&v.micros.to_be_bytes());
+            bin[8..12].copy_from_slice(&v.days.to_be_bytes());
+            bin[12..].copy_from_slice(&v.months.to_be_bytes());
+            golden(v, text.as_bytes(), &bin);
+        }
         for bad in [&b""[..], b"1", b"1 fortnight", b"1:60", b"x days", b"--1:00"] {
             assert_eq!(Interval::decode_text(bad), Err(DecodeError::InvalidValue), "{bad:?}");
         }

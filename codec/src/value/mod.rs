@@ -16,7 +16,6 @@
 //! | [`PgChar`] | `"char"` |
 //! | `&str` | `text` (decodes `varchar`, `name`, `bpchar`, `unknown` too) |
 //! | `&[u8]` (encode) / [`Bytea`] (decode) | `bytea` |
-//! | [`Numeric`] | `numeric` |
 //! | [`Date`], [`Time`], [`TimeTz`], [`Timestamp`], [`TimestampTz`], [`Interval`] | date/time types |
 //! | [`Uuid`] | `uuid` |
 //! | [`Json`], [`Jsonb`] | `json`, `jsonb` |
@@ -51,7 +50,6 @@ mod datetime;
 mod float;
 mod int;
 mod interval;
-mod numeric;
 mod text;
 mod uuid;
 
