@@ -3,7 +3,7 @@
 //!
 //! [`ToValue`] writes a value (the bytes of a `Bind` parameter or a `DataRow`
 //! column, without the length prefix); [`FromValue`] reads one back, borrowing
-//! from the input where it can (`&str`, [`Bytea`], [`Numeric`], [`Array`]).
+//! from the input where it can (`&str`, [`Bytea`], [`Array`]).
 //! SQL NULL is not a value: it is the `-1` length around it, so callers map it
 //! to `Option` themselves.
 //!
