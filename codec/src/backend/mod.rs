@@ -1,18 +1,194 @@
-//! Backend (server → client) messages. PLACEHOLDER: being written.
-use crate::{error::DecodeError, frame::RawMessage};
+//! Backend (server → client) messages of protocol 3.0 and 3.2.
+//!
+//! Each message is a struct (or enum) borrowing from the input, with a `TAG`,
+//! `decode_body`, and an [`Encode`] impl. [`BackendMessage`] decodes any of
+//! them from a framed [`RawMessage`].
+//!
+//! Repeated fields ([`List`]) and error fields ([`ErrorBody`]) are validated
+//! in full by `decode_body`, so their iterators yield plain items, never
+//! errors. The same types hold caller slices for encoding.
+//!
+//! For the hot path, [`DataRowWriter`] and [`RowDescriptionWriter`] write
+//! straight into a caller's buffer in one pass.
 
-/// Any backend message.
-#[derive(Debug)]
-pub enum BackendMessage {
-    /// Z
-    ReadyForQuery(u8),
-}
-impl BackendMessage {
-    /// Decodes.
-    pub fn decode(raw: RawMessage<'_>) -> Result<Self, DecodeError> {
-        match raw.tag {
-            b'Z' => Ok(BackendMessage::ReadyForQuery(raw.body[0])),
-            tag => Err(DecodeError::UnknownMessageType { tag }),
+mod auth;
+mod command_complete;
+mod copy_response;
+mod data_row;
+mod error_fields;
+mod error_notice;
+mod function_call_response;
+mod key_data;
+pub mod list;
+mod negotiate;
+mod notification;
+mod parameter;
+mod row_description;
+mod simple;
+mod status;
+#[cfg(test)]
+mod test_util;
+mod writer;
+
+pub use auth::Authentication;
+pub use command_complete::{CommandComplete, rows_in_tag};
+pub use copy_response::{CopyBothResponse, CopyFormats, CopyInResponse, CopyOutResponse};
+pub use data_row::DataRow;
+pub use error_fields::{Decimal, ErrorField, ErrorFields, Severity};
+pub use error_notice::{ErrorBody, ErrorResponse, Fields, NoticeResponse};
+pub use function_call_response::FunctionCallResponse;
+pub use key_data::{BackendKeyData, MAX_SECRET_KEY_LEN};
+pub use list::List;
+pub use negotiate::NegotiateProtocolVersion;
+pub use notification::NotificationResponse;
+pub use parameter::{ParameterDescription, ParameterStatus};
+pub use row_description::{FieldDescription, RowDescription};
+pub use simple::{BindComplete, CloseComplete, EmptyQueryResponse, NoData, ParseComplete, PortalSuspended};
+pub use status::{ReadyForQuery, TransactionStatus};
+pub use writer::{CellSink, DataRowWriter, RowDescriptionWriter};
+
+use crate::{
+    copy::{CopyData, CopyDone},
+    error::{DecodeError, EncodeError},
+    frame::{FrameLimits, Framed, RawMessage, frame_message},
+    write::{Encode, Sink},
+};
+
+macro_rules! backend_messages {
+    ($($(#[$doc:meta])* $variant:ident($ty:ident $(<$lt:lifetime>)?),)*) => {
+        /// Any backend message, decoded.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[non_exhaustive]
+        pub enum BackendMessage<'a> {
+            $($(#[$doc])* $variant($ty $(<$lt>)?),)*
         }
+
+        impl<'a> BackendMessage<'a> {
+            /// Decodes a framed message; an unknown type byte is
+            /// [`DecodeError::UnknownMessageType`].
+            pub fn decode(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
+                match raw.tag {
+                    $($ty::TAG => $ty::decode_body(raw.body).map(BackendMessage::$variant),)*
+                    tag => Err(DecodeError::UnknownMessageType { tag }),
+                }
+            }
+        }
+
+        impl Encode for BackendMessage<'_> {
+            #[inline]
+            fn tag(&self) -> Option<u8> {
+                match self {
+                    $(BackendMessage::$variant(m) => m.tag(),)*
+                }
+            }
+
+            #[inline]
+            fn write_body<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+                match self {
+                    $(BackendMessage::$variant(m) => m.write_body(sink),)*
+                }
+            }
+        }
+
+        $(
+            impl<'a> From<$ty $(<$lt>)?> for BackendMessage<'a> {
+                #[inline]
+                fn from(m: $ty $(<$lt>)?) -> Self {
+                    BackendMessage::$variant(m)
+                }
+            }
+        )*
+    };
+}
+
+backend_messages! {
+    /// 'R'
+    Authentication(Authentication<'a>),
+    /// 'K'
+    BackendKeyData(BackendKeyData<'a>),
+    /// '2'
+    BindComplete(BindComplete),
+    /// '3'
+    CloseComplete(CloseComplete),
+    /// 'C'
+    CommandComplete(CommandComplete<'a>),
+    /// 'd'
+    CopyData(CopyData<'a>),
+    /// 'c'
+    CopyDone(CopyDone),
+    /// 'G'
+    CopyInResponse(CopyInResponse<'a>),
+    /// 'H'
+    CopyOutResponse(CopyOutResponse<'a>),
+    /// 'W'
+    CopyBothResponse(CopyBothResponse<'a>),
+    /// 'D'
+    DataRow(DataRow<'a>),
+    /// 'I'
+    EmptyQueryResponse(EmptyQueryResponse),
+    /// 'E'
+    ErrorResponse(ErrorResponse<'a>),
+    /// 'V'
+    FunctionCallResponse(FunctionCallResponse<'a>),
+    /// 'v'
+    NegotiateProtocolVersion(NegotiateProtocolVersion<'a>),
+    /// 'n'
+    NoData(NoData),
+    /// 'N'
+    NoticeResponse(NoticeResponse<'a>),
+    /// 'A'
+    NotificationResponse(NotificationResponse<'a>),
+    /// 't'
+    ParameterDescription(ParameterDescription<'a>),
+    /// 'S'
+    ParameterStatus(ParameterStatus<'a>),
+    /// '1'
+    ParseComplete(ParseComplete),
+    /// 's'
+    PortalSuspended(PortalSuspended),
+    /// 'Z'
+    ReadyForQuery(ReadyForQuery),
+    /// 'T'
+    RowDescription(RowDescription<'a>),
+}
+
+impl<'a> BackendMessage<'a> {
+    /// Frames and decodes one message from the front of `buf`.
+    ///
+    /// ```
+    /// use postwire_codec::backend::{BackendMessage, ReadyForQuery, TransactionStatus};
+    /// use postwire_codec::{FrameLimits, Framed};
+    /// let parsed = BackendMessage::parse(b"Z\0\0\0\x05T", &FrameLimits::DEFAULT)?;
+    /// let ready = ReadyForQuery { status: TransactionStatus::InTransaction };
+    /// assert_eq!(parsed, Framed::Complete { item: BackendMessage::ReadyForQuery(ready), consumed: 6 });
+    /// # Ok::<(), postwire_codec::DecodeError>(())
+    /// ```
+    #[inline]
+    pub fn parse(buf: &'a [u8], limits: &FrameLimits) -> Result<Framed<BackendMessage<'a>>, DecodeError> {
+        frame_message(buf, limits)?.try_map(BackendMessage::decode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_frontend_only_tags_are_rejected() {
+        for tag in [b'Q', b'P', b'X', b'x', 0] {
+            assert_eq!(
+                BackendMessage::decode(RawMessage { tag, body: b"" }),
+                Err(DecodeError::UnknownMessageType { tag })
+            );
+        }
+    }
+
+    #[test]
+    fn parse_reports_incomplete_and_bad_lengths() {
+        let l = FrameLimits::DEFAULT;
+        assert_eq!(BackendMessage::parse(b"Z\0\0", &l), Ok(Framed::Incomplete { needed: 2 }));
+        assert_eq!(BackendMessage::parse(b"Z\0\0\0\x03", &l), Err(DecodeError::LengthTooSmall { length: 3 }));
+        assert_eq!(BackendMessage::parse(b"Z\0\0\0\x04", &l), Err(DecodeError::UnexpectedEnd));
     }
 }

@@ -1,0 +1,375 @@
+//! Streaming encoders for the hot path: a DataRow or RowDescription written
+//! straight into the caller's buffer, one cell or field at a time, with the
+//! header patched in by `finish`. One pass, no counting run first.
+//!
+//! Until `finish` returns, nothing is "written": a failed or dropped writer
+//! leaves scratch bytes after the offset but reports no length, so a caller
+//! that only advances by what `finish` returns never sends half a message.
+
+use super::{DataRow, FieldDescription, RowDescription, list::WireItem};
+use crate::{
+    error::EncodeError,
+    write::{Sink, SliceSink},
+};
+
+/// Type byte, `i32` length and `i16` count.
+const HEADER_LEN: usize = 7;
+const MAX_ITEMS: u16 = i16::MAX as u16;
+
+/// The part shared by both writers: a message under construction.
+#[derive(Debug)]
+struct Frame<'b> {
+    buf: &'b mut [u8],
+    start: usize,
+    pos: usize,
+    count: u16,
+}
+
+impl<'b> Frame<'b> {
+    #[inline]
+    fn begin(buf: &'b mut [u8], offset: usize) -> Result<Self, EncodeError> {
+        let pos = offset.checked_add(HEADER_LEN).ok_or(EncodeError::TooLong)?;
+        if pos > buf.len() {
+            return Err(EncodeError::BufferTooSmall { required: pos });
+        }
+        Ok(Frame { buf, start: offset, pos, count: 0 })
+    }
+
+    #[inline]
+    fn check_count(&self) -> Result<(), EncodeError> {
+        if self.count >= MAX_ITEMS { Err(EncodeError::TooManyItems) } else { Ok(()) }
+    }
+
+    /// The `n` bytes at the write position, or the buffer size needed for them.
+    #[inline]
+    fn reserve(&mut self, n: usize) -> Result<&mut [u8], EncodeError> {
+        let end = self.pos.checked_add(n).ok_or(EncodeError::TooLong)?;
+        self.buf.get_mut(self.pos..end).ok_or(EncodeError::BufferTooSmall { required: end })
+    }
+
+    #[inline]
+    fn commit(&mut self, n: usize) {
+        self.pos += n;
+        self.count += 1;
+    }
+
+    #[inline]
+    fn finish(self, tag: u8) -> Result<usize, EncodeError> {
+        let total = self.pos - self.start;
+        let length = i32::try_from(total - 1).map_err(|_| EncodeError::TooLong)?;
+        let end = self.start + HEADER_LEN;
+        // `begin` checked the header fits.
+        let Some(header) = self.buf.get_mut(self.start..end) else {
+            return Err(EncodeError::BufferTooSmall { required: end });
+        };
+        let mut sink = SliceSink::new(header);
+        sink.put_u8(tag);
+        sink.put_i32(length);
+        sink.put_u16(self.count);
+        Ok(total)
+    }
+}
+
+/// Writes one DataRow cell by cell into a caller's buffer.
+///
+/// ```
+/// use postwire_codec::backend::DataRowWriter;
+/// let mut buf = [0u8; 64];
+/// let mut row = DataRowWriter::begin(&mut buf, 0)?;
+/// row.cell(Some(b"hi"))?;
+/// row.null()?;
+/// row.cell_with(|sink| {
+///     use postwire_codec::Sink;
+///     sink.put_i32(42);
+///     Ok(())
+/// })?;
+/// let n = row.finish()?;
+/// assert_eq!(&buf[..n], b"D\0\0\0\x18\0\x03\0\0\0\x02hi\xff\xff\xff\xff\0\0\0\x04\0\0\0\x2a");
+/// # Ok::<(), postwire_codec::EncodeError>(())
+/// ```
+///
+/// Each method fails with `BufferTooSmall { required }` when its cell does not
+/// fit, `required` being the buffer size that holds the row so far plus that
+/// cell; the writer is then unchanged, as if the call had not happened.
+#[derive(Debug)]
+pub struct DataRowWriter<'b> {
+    frame: Frame<'b>,
+}
+
+impl<'b> DataRowWriter<'b> {
+    /// Starts a row at `offset` in `buf`, reserving room for its header.
+    #[inline]
+    pub fn begin(buf: &'b mut [u8], offset: usize) -> Result<Self, EncodeError> {
+        Frame::begin(buf, offset).map(|frame| DataRowWriter { frame })
+    }
+
+    /// Appends a cell: `None` is SQL NULL.
+    #[inline]
+    pub fn cell(&mut self, value: Option<&[u8]>) -> Result<(), EncodeError> {
+        match value {
+            Some(v) => self.value(v),
+            None => self.null(),
+        }
+    }
+
+    /// Appends a non-NULL cell.
+    #[inline]
+    pub fn value(&mut self, value: &[u8]) -> Result<(), EncodeError> {
+        self.frame.check_count()?;
+        let len = i32::try_from(value.len()).map_err(|_| EncodeError::TooLong)?;
+        let n = value.len().checked_add(4).ok_or(EncodeError::TooLong)?;
+        let dst = self.frame.reserve(n)?;
+        if let Some((len_dst, data_dst)) = dst.split_first_chunk_mut::<4>() {
+            *len_dst = len.to_be_bytes();
+            data_dst.copy_from_slice(value);
+        }
+        self.frame.commit(n);
+        Ok(())
+    }
+
+    /// Appends a NULL cell.
+    #[inline]
+    pub fn null(&mut self) -> Result<(), EncodeError> {
+        self.frame.check_count()?;
+        let dst = self.frame.reserve(4)?;
+        dst.copy_from_slice(&(-1i32).to_be_bytes());
+        self.frame.commit(4);
+        Ok(())
+    }
+
+    /// Appends a non-NULL cell whose bytes `write` produces straight into the
+    /// buffer (a value encoder, say). If they do not fit, `required` is exact:
+    /// the sink counts what it could not store.
+    #[inline]
+    pub fn cell_with<F>(&mut self, write: F) -> Result<(), EncodeError>
+    where
+        F: FnOnce(&mut CellSink<'_>) -> Result<(), EncodeError>,
+    {
+        self.frame.check_count()?;
+        let data_start = self.frame.pos.checked_add(4).ok_or(EncodeError::TooLong)?;
+        let space = self.frame.buf.get_mut(data_start..).unwrap_or_default();
+        let mut sink = CellSink { buf: space, len: 0 };
+        write(&mut sink)?;
+        let (len, fits) = (sink.len, sink.fits());
+        let n = len.checked_add(4).ok_or(EncodeError::TooLong)?;
+        if !fits {
+            let required = self.frame.pos.checked_add(n).ok_or(EncodeError::TooLong)?;
+            return Err(EncodeError::BufferTooSmall { required });
+        }
+        let len = i32::try_from(len).map_err(|_| EncodeError::TooLong)?;
+        self.frame.reserve(4)?.copy_from_slice(&len.to_be_bytes());
+        self.frame.commit(n);
+        Ok(())
+    }
+
+    /// Cells written so far.
+    #[inline]
+    pub fn columns(&self) -> usize {
+        usize::from(self.frame.count)
+    }
+
+    /// Bytes the message takes so far, header included.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.frame.pos - self.frame.start
+    }
+
+    /// Whether no cell has been written yet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.frame.count == 0
+    }
+
+    /// Writes the header and returns the message's total size; advance the
+    /// buffer by exactly this much.
+    #[inline]
+    pub fn finish(self) -> Result<usize, EncodeError> {
+        self.frame.finish(DataRow::TAG)
+    }
+}
+
+/// Where [`DataRowWriter::cell_with`] writes a cell's bytes: the free space of
+/// the caller's buffer. Writes that do not fit are dropped but still counted,
+/// so the writer can report exactly how much room the cell needed.
+#[derive(Debug)]
+pub struct CellSink<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl CellSink<'_> {
+    /// Bytes the cell has so far (stored or not).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether everything written so far fitted.
+    #[inline]
+    pub fn fits(&self) -> bool {
+        self.len <= self.buf.len()
+    }
+}
+
+impl Sink for CellSink<'_> {
+    #[inline]
+    fn put_slice(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        // After one miss `len` is past the end, so no later write lands out of place.
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.len = end;
+    }
+
+    #[inline]
+    fn put_u8(&mut self, v: u8) {
+        if let Some(dst) = self.buf.get_mut(self.len) {
+            *dst = v;
+        }
+        self.len = self.len.saturating_add(1);
+    }
+}
+
+/// Writes one RowDescription field by field into a caller's buffer.
+///
+/// Errors follow [`DataRowWriter`]: the writer is unchanged after a failed
+/// `field`, and only `finish` reports bytes as written.
+#[derive(Debug)]
+pub struct RowDescriptionWriter<'b> {
+    frame: Frame<'b>,
+}
+
+impl<'b> RowDescriptionWriter<'b> {
+    /// Starts a RowDescription at `offset` in `buf`, reserving room for its header.
+    #[inline]
+    pub fn begin(buf: &'b mut [u8], offset: usize) -> Result<Self, EncodeError> {
+        Frame::begin(buf, offset).map(|frame| RowDescriptionWriter { frame })
+    }
+
+    /// Appends one column description. A NUL in the name is `NulInString`.
+    #[inline]
+    pub fn field(&mut self, field: &FieldDescription<'_>) -> Result<(), EncodeError> {
+        self.frame.check_count()?;
+        if memchr::memchr(0, field.name.as_bytes()).is_some() {
+            return Err(EncodeError::NulInString);
+        }
+        // Name and NUL, then table OID, column, type OID, size, modifier, format.
+        let n = field.name.len().checked_add(1 + 4 + 2 + 4 + 2 + 4 + 2).ok_or(EncodeError::TooLong)?;
+        let mut sink = SliceSink::new(self.frame.reserve(n)?);
+        field.write(&mut sink)?;
+        self.frame.commit(n);
+        Ok(())
+    }
+
+    /// Fields written so far.
+    #[inline]
+    pub fn columns(&self) -> usize {
+        usize::from(self.frame.count)
+    }
+
+    /// Writes the header and returns the message's total size.
+    #[inline]
+    pub fn finish(self) -> Result<usize, EncodeError> {
+        self.frame.finish(RowDescription::TAG)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        backend::{BackendMessage, row_description::tests::ID, row_description::tests::ID_WIRE},
+        frame::{FrameLimits, Framed},
+        write::Encode,
+    };
+
+    #[test]
+    fn data_row_matches_encode() {
+        let cells: [Option<&[u8]>; 4] = [Some(b"1"), None, Some(b""), Some(b"abc")];
+        let mut expected = [0u8; 64];
+        let n = DataRow::new(&cells).encode(&mut expected).unwrap();
+
+        let mut buf = [0xEEu8; 64];
+        let mut w = DataRowWriter::begin(&mut buf, 3).unwrap();
+        for c in cells {
+            w.cell(c).unwrap();
+        }
+        assert_eq!((w.columns(), w.len()), (4, n));
+        assert_eq!(w.finish(), Ok(n));
+        assert_eq!(&buf[3..3 + n], &expected[..n]);
+        assert_eq!(buf[..3], [0xEE; 3]);
+    }
+
+    #[test]
+    fn data_row_overflow_reports_required_and_keeps_state() {
+        let mut buf = [0u8; 16];
+        assert_eq!(DataRowWriter::begin(&mut buf, 10).err(), Some(EncodeError::BufferTooSmall { required: 17 }));
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        w.value(b"abcd").unwrap(); // 7 + 8 = 15
+        assert_eq!(w.value(b"x"), Err(EncodeError::BufferTooSmall { required: 20 }));
+        assert_eq!(w.null(), Err(EncodeError::BufferTooSmall { required: 19 }));
+        let r = w.cell_with(|s| {
+            s.put_slice(b"0123456789");
+            s.put_u8(1);
+            Ok(())
+        });
+        assert_eq!(r, Err(EncodeError::BufferTooSmall { required: 30 }));
+        assert_eq!(w.cell_with(|_| Err(EncodeError::InvalidValue)), Err(EncodeError::InvalidValue));
+        assert_eq!(w.columns(), 1);
+        let n = w.finish().unwrap();
+        let Ok(Framed::Complete { item: BackendMessage::DataRow(row), .. }) =
+            BackendMessage::parse(&buf[..n], &FrameLimits::DEFAULT)
+        else {
+            panic!()
+        };
+        assert!(row.cells().eq([Some(&b"abcd"[..])]));
+    }
+
+    #[test]
+    fn cell_with_writes_in_place() {
+        let mut buf = [0u8; 32];
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        w.cell_with(|s| {
+            s.put_i64(-2);
+            Ok(())
+        })
+        .unwrap();
+        w.cell_with(|_| Ok(())).unwrap();
+        let n = w.finish().unwrap();
+        assert_eq!(&buf[..n], b"D\0\0\0\x16\0\x02\0\0\0\x08\xff\xff\xff\xff\xff\xff\xff\xfe\0\0\0\0");
+    }
+
+    #[test]
+    fn column_limit() {
+        let mut buf = [0u8; 4 * 32_767 + 16];
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        for _ in 0..32_767 {
+            w.null().unwrap();
+        }
+        assert_eq!(w.null(), Err(EncodeError::TooManyItems));
+        assert_eq!(w.finish(), Ok(7 + 4 * 32_767));
+    }
+
+    #[test]
+    fn row_description_writer_matches_golden() {
+        let mut buf = [0u8; 64];
+        let mut w = RowDescriptionWriter::begin(&mut buf, 0).unwrap();
+        w.field(&ID).unwrap();
+        assert_eq!(w.field(&FieldDescription { name: "a\0", ..ID }), Err(EncodeError::NulInString));
+        assert_eq!(w.columns(), 1);
+        let n = w.finish().unwrap();
+        assert_eq!(&buf[..7], b"T\0\0\0\x1b\0\x01");
+        assert_eq!(&buf[7..n], ID_WIRE);
+
+        let mut small = [0u8; 20];
+        let mut w = RowDescriptionWriter::begin(&mut small, 0).unwrap();
+        assert_eq!(w.field(&ID), Err(EncodeError::BufferTooSmall { required: 28 }));
+    }
+}
