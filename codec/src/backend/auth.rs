@@ -154,6 +154,8 @@ mod tests {
             panic!()
         };
         assert!(mechanisms.iter().eq(["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]));
+        let none = Authentication::Sasl { mechanisms: List::from_slice(&[]) };
+        golden(b"R\0\0\0\x09\0\0\0\x0a\0", none, Tail::Strict);
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
     pub(crate) fn read_terminated(r: &mut Reader<'a>, is_end: impl Fn(&T) -> bool) -> Result<Self, DecodeError> {
         let start = r.remaining();
         let mut count = 0usize;
-        let mut bytes = start;
+        let mut bytes = start.get(..0).unwrap_or_default();
         loop {
             let item = T::read(r)?;
             if is_end(&item) {
@@ -281,5 +281,10 @@ mod tests {
         assert!(l.iter().eq(["x", "y"]));
         let unterminated = List::<&str>::read_terminated(&mut Reader::new(b"x\0"), |s| s.is_empty());
         assert_eq!(unterminated.err(), Some(DecodeError::MissingNul));
+        let empty = List::<&str>::read_terminated(&mut Reader::new(b"\0"), |s| s.is_empty()).unwrap();
+        assert_eq!(empty, List::from_slice(&[]));
+        let mut out = crate::write::LenCounter::default();
+        empty.write_items(&mut out).unwrap();
+        assert_eq!(out.len, 0);
     }
 }

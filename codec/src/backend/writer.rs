@@ -14,59 +14,88 @@ use crate::{
 
 /// Type byte, `i32` length and `i16` count.
 const HEADER_LEN: usize = 7;
-const MAX_ITEMS: u16 = i16::MAX as u16;
 
-/// The part shared by both writers: a message under construction.
+/// The part shared by both writers: a message under construction. The header
+/// is split off at `begin` and filled in by `finish`; items go into `rest`.
 #[derive(Debug)]
 struct Frame<'b> {
-    buf: &'b mut [u8],
-    start: usize,
-    pos: usize,
-    count: u16,
+    header: &'b mut [u8; HEADER_LEN],
+    rest: &'b mut [u8],
+    /// Absolute buffer position after the last item (for `required`).
+    end: usize,
+    /// Bytes after the header.
+    written: usize,
+    count: usize,
 }
 
 impl<'b> Frame<'b> {
     #[inline]
     fn begin(buf: &'b mut [u8], offset: usize) -> Result<Self, EncodeError> {
-        let pos = offset.checked_add(HEADER_LEN).ok_or(EncodeError::TooLong)?;
-        if pos > buf.len() {
-            return Err(EncodeError::BufferTooSmall { required: pos });
-        }
-        Ok(Frame { buf, start: offset, pos, count: 0 })
-    }
-
-    #[inline]
-    fn check_count(&self) -> Result<(), EncodeError> {
-        if self.count >= MAX_ITEMS { Err(EncodeError::TooManyItems) } else { Ok(()) }
-    }
-
-    /// The `n` bytes at the write position, or the buffer size needed for them.
-    #[inline]
-    fn reserve(&mut self, n: usize) -> Result<&mut [u8], EncodeError> {
-        let end = self.pos.checked_add(n).ok_or(EncodeError::TooLong)?;
-        self.buf.get_mut(self.pos..end).ok_or(EncodeError::BufferTooSmall { required: end })
-    }
-
-    #[inline]
-    fn commit(&mut self, n: usize) {
-        self.pos += n;
-        self.count += 1;
-    }
-
-    #[inline]
-    fn finish(self, tag: u8) -> Result<usize, EncodeError> {
-        let total = self.pos - self.start;
-        let length = i32::try_from(total - 1).map_err(|_| EncodeError::TooLong)?;
-        let end = self.start + HEADER_LEN;
-        // `begin` checked the header fits.
-        let Some(header) = self.buf.get_mut(self.start..end) else {
+        let end = offset.checked_add(HEADER_LEN).ok_or(EncodeError::TooLong)?;
+        let Some((header, rest)) = buf.get_mut(offset..).and_then(|b| b.split_first_chunk_mut()) else {
             return Err(EncodeError::BufferTooSmall { required: end });
         };
-        let mut sink = SliceSink::new(header);
-        sink.put_u8(tag);
-        sink.put_i32(length);
-        sink.put_u16(self.count);
-        Ok(total)
+        Ok(Frame { header, rest, end, written: 0, count: 0 })
+    }
+
+    /// Takes the next `n` bytes for one item, or says what buffer size it needs.
+    /// The caller fills all `n` bytes.
+    #[inline(always)]
+    fn item(&mut self, n: usize) -> Result<&'b mut [u8], EncodeError> {
+        if n > self.rest.len() {
+            let required = self.end.checked_add(n).ok_or(EncodeError::TooLong)?;
+            return Err(EncodeError::BufferTooSmall { required });
+        }
+        let (dst, tail) = core::mem::take(&mut self.rest).split_at_mut(n);
+        self.rest = tail;
+        self.end += n;
+        self.written += n;
+        self.count += 1;
+        Ok(dst)
+    }
+
+    /// Count and length limits are checked here, once, rather than per item:
+    /// a message that breaks them is reported as an error, never as written.
+    #[inline]
+    fn finish(self, tag: u8) -> Result<usize, EncodeError> {
+        let count = i16::try_from(self.count).map_err(|_| EncodeError::TooManyItems)?;
+        let length = self.written.checked_add(HEADER_LEN - 1).ok_or(EncodeError::TooLong)?;
+        let length = i32::try_from(length).map_err(|_| EncodeError::TooLong)?;
+        let [t, l0, l1, l2, l3, c0, c1] = self.header;
+        *t = tag;
+        [*l0, *l1, *l2, *l3] = length.to_be_bytes();
+        [*c0, *c1] = count.to_be_bytes();
+        Ok(self.written + HEADER_LEN)
+    }
+}
+
+/// Copies `src` into `dst` (same length). Cells are mostly a few bytes, where a
+/// call to `memcpy` costs more than the copy: two overlapping fixed-size moves
+/// cover any length in a size class without a call.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn overlapping<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        if let (Some(head), Some(tail)) = (src.first_chunk::<N>(), src.last_chunk::<N>()) {
+            if let Some(d) = dst.first_chunk_mut::<N>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<N>() {
+                *d = *tail;
+            }
+        }
+    }
+    match src.len() {
+        0 => {}
+        1..4 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..8 => overlapping::<4>(dst, src),
+        8..16 => overlapping::<8>(dst, src),
+        16..=32 => overlapping::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -91,6 +120,8 @@ impl<'b> Frame<'b> {
 /// Each method fails with `BufferTooSmall { required }` when its cell does not
 /// fit, `required` being the buffer size that holds the row so far plus that
 /// cell; the writer is then unchanged, as if the call had not happened.
+/// The limits that need the whole row (at most `i16::MAX` cells, at most
+/// `i32::MAX` bytes) are checked once, by `finish`, to keep cells cheap.
 #[derive(Debug)]
 pub struct DataRowWriter<'b> {
     frame: Frame<'b>,
@@ -115,25 +146,19 @@ impl<'b> DataRowWriter<'b> {
     /// Appends a non-NULL cell.
     #[inline]
     pub fn value(&mut self, value: &[u8]) -> Result<(), EncodeError> {
-        self.frame.check_count()?;
-        let len = i32::try_from(value.len()).map_err(|_| EncodeError::TooLong)?;
-        let n = value.len().checked_add(4).ok_or(EncodeError::TooLong)?;
-        let dst = self.frame.reserve(n)?;
+        let dst = self.frame.item(value.len() + 4)?;
         if let Some((len_dst, data_dst)) = dst.split_first_chunk_mut::<4>() {
-            *len_dst = len.to_be_bytes();
-            data_dst.copy_from_slice(value);
+            // A cell over i32::MAX makes the message too long: `finish` rejects it.
+            *len_dst = (value.len() as i32).to_be_bytes();
+            copy_short(data_dst, value);
         }
-        self.frame.commit(n);
         Ok(())
     }
 
     /// Appends a NULL cell.
     #[inline]
     pub fn null(&mut self) -> Result<(), EncodeError> {
-        self.frame.check_count()?;
-        let dst = self.frame.reserve(4)?;
-        dst.copy_from_slice(&(-1i32).to_be_bytes());
-        self.frame.commit(4);
+        self.frame.item(4)?.copy_from_slice(&(-1i32).to_be_bytes());
         Ok(())
     }
 
@@ -145,33 +170,27 @@ impl<'b> DataRowWriter<'b> {
     where
         F: FnOnce(&mut CellSink<'_>) -> Result<(), EncodeError>,
     {
-        self.frame.check_count()?;
-        let data_start = self.frame.pos.checked_add(4).ok_or(EncodeError::TooLong)?;
-        let space = self.frame.buf.get_mut(data_start..).unwrap_or_default();
+        let space = self.frame.rest.get_mut(4..).unwrap_or_default();
         let mut sink = CellSink { buf: space, len: 0 };
         write(&mut sink)?;
-        let (len, fits) = (sink.len, sink.fits());
-        let n = len.checked_add(4).ok_or(EncodeError::TooLong)?;
-        if !fits {
-            let required = self.frame.pos.checked_add(n).ok_or(EncodeError::TooLong)?;
-            return Err(EncodeError::BufferTooSmall { required });
+        let len = sink.len;
+        let dst = self.frame.item(len.saturating_add(4))?;
+        if let Some(len_dst) = dst.first_chunk_mut::<4>() {
+            *len_dst = (len as i32).to_be_bytes();
         }
-        let len = i32::try_from(len).map_err(|_| EncodeError::TooLong)?;
-        self.frame.reserve(4)?.copy_from_slice(&len.to_be_bytes());
-        self.frame.commit(n);
         Ok(())
     }
 
     /// Cells written so far.
     #[inline]
     pub fn columns(&self) -> usize {
-        usize::from(self.frame.count)
+        self.frame.count
     }
 
     /// Bytes the message takes so far, header included.
     #[inline]
     pub fn len(&self) -> usize {
-        self.frame.pos - self.frame.start
+        self.frame.written + HEADER_LEN
     }
 
     /// Whether no cell has been written yet.
@@ -256,22 +275,18 @@ impl<'b> RowDescriptionWriter<'b> {
     /// Appends one column description. A NUL in the name is `NulInString`.
     #[inline]
     pub fn field(&mut self, field: &FieldDescription<'_>) -> Result<(), EncodeError> {
-        self.frame.check_count()?;
         if memchr::memchr(0, field.name.as_bytes()).is_some() {
             return Err(EncodeError::NulInString);
         }
         // Name and NUL, then table OID, column, type OID, size, modifier, format.
         let n = field.name.len().checked_add(1 + 4 + 2 + 4 + 2 + 4 + 2).ok_or(EncodeError::TooLong)?;
-        let mut sink = SliceSink::new(self.frame.reserve(n)?);
-        field.write(&mut sink)?;
-        self.frame.commit(n);
-        Ok(())
+        field.write(&mut SliceSink::new(self.frame.item(n)?))
     }
 
     /// Fields written so far.
     #[inline]
     pub fn columns(&self) -> usize {
-        usize::from(self.frame.count)
+        self.frame.count
     }
 
     /// Writes the header and returns the message's total size.
@@ -348,13 +363,17 @@ mod tests {
 
     #[test]
     fn column_limit() {
-        let mut buf = [0u8; 4 * 32_767 + 16];
+        let mut buf = [0u8; 4 * 32_768 + 16];
         let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
         for _ in 0..32_767 {
             w.null().unwrap();
         }
-        assert_eq!(w.null(), Err(EncodeError::TooManyItems));
         assert_eq!(w.finish(), Ok(7 + 4 * 32_767));
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        for _ in 0..32_768 {
+            w.null().unwrap();
+        }
+        assert_eq!(w.finish(), Err(EncodeError::TooManyItems));
     }
 
     #[test]
