@@ -2,7 +2,6 @@
 
 use crate::{
     error::{DecodeError, EncodeError},
-    read::Reader,
     write::{Encode, Sink},
 };
 
@@ -37,29 +36,7 @@ impl Encode for CopyData<'_> {
     }
 }
 
-/// CopyDone (`c`): the end of COPY data, in either direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct CopyDone;
-
-impl CopyDone {
-    /// The type byte.
-    pub const TAG: u8 = b'c';
-
-    /// Decodes a body (which must be empty).
-    #[inline]
-    pub fn decode_body(body: &[u8]) -> Result<Self, DecodeError> {
-        Reader::new(body).finish().map(|()| CopyDone)
-    }
-}
-
-impl Encode for CopyDone {
-    #[inline]
-    fn tag(&self) -> Option<u8> {
-        Some(Self::TAG)
-    }
-    #[inline]
-    fn write_body<S: Sink>(&self, _: &mut S) -> Result<(), EncodeError> {
-        Ok(())
-    }
-}
+empty_message!(
+    /// CopyDone (`c`): the end of COPY data, in either direction.
+    CopyDone = b'c'
+);

@@ -41,6 +41,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[macro_use]
+mod macros;
+
 pub mod backend;
 pub mod copy;
 mod error;

@@ -1,42 +1,5 @@
 //! Messages with an empty body.
 
-use crate::{
-    error::{DecodeError, EncodeError},
-    read::Reader,
-    write::{Encode, Sink},
-};
-
-macro_rules! empty_message {
-    ($(#[$doc:meta])* $name:ident = $tag:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-        pub struct $name;
-
-        impl $name {
-            /// The type byte.
-            pub const TAG: u8 = $tag;
-
-            /// Decodes a body, which must be empty.
-            #[inline]
-            pub fn decode_body(body: &[u8]) -> Result<Self, DecodeError> {
-                Reader::new(body).finish().map(|()| $name)
-            }
-        }
-
-        impl Encode for $name {
-            #[inline]
-            fn tag(&self) -> Option<u8> {
-                Some(Self::TAG)
-            }
-            #[inline]
-            fn write_body<S: Sink>(&self, _: &mut S) -> Result<(), EncodeError> {
-                Ok(())
-            }
-        }
-    };
-}
-
 empty_message!(
     /// ParseComplete ('1'): a Parse succeeded.
     ParseComplete = b'1'

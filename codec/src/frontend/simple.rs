@@ -39,54 +39,19 @@ impl Encode for Query<'_> {
     }
 }
 
-/// Defines a message with an empty body.
-macro_rules! empty_message {
-    ($(#[$doc:meta])* $name:ident, $tag:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-        pub struct $name;
-
-        impl $name {
-            /// The type byte.
-            pub const TAG: u8 = $tag;
-
-            /// Decodes a body, which must be empty.
-            #[inline]
-            pub fn decode_body(body: &[u8]) -> Result<Self, DecodeError> {
-                Reader::new(body).finish().map(|()| $name)
-            }
-        }
-
-        impl Encode for $name {
-            #[inline]
-            fn tag(&self) -> Option<u8> {
-                Some(Self::TAG)
-            }
-            #[inline]
-            fn write_body<S: Sink>(&self, _: &mut S) -> Result<(), EncodeError> {
-                Ok(())
-            }
-        }
-    };
-}
-
 empty_message!(
     /// Flush (`H`): asks the server to send what it has buffered, without
     /// ending the extended-query sequence.
-    Flush,
-    b'H'
+    Flush = b'H'
 );
 empty_message!(
     /// Sync (`S`): ends an extended-query sequence; the server answers with
     /// ReadyForQuery, after an error or not.
-    Sync,
-    b'S'
+    Sync = b'S'
 );
 empty_message!(
     /// Terminate (`X`): the client is closing the connection.
-    Terminate,
-    b'X'
+    Terminate = b'X'
 );
 
 #[cfg(test)]
