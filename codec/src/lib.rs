@@ -38,7 +38,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 #[macro_use]
@@ -52,6 +52,7 @@ pub mod frame;
 pub mod frontend;
 pub mod oid;
 pub mod read;
+pub mod session;
 pub mod sqlstate;
 pub mod value;
 pub mod write;

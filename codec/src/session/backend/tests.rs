@@ -1,0 +1,405 @@
+//! The backend machine driven with encoded client messages.
+
+extern crate std;
+use std::{vec, vec::Vec};
+
+use super::*;
+use crate::{
+    Encode, FrameLimits, Framed,
+    backend::{BackendMessage, FieldDescription},
+    frontend::{
+        Bind, Close, Describe, Execute, Flush, FormatCodes, Oids, Parse, PasswordMessage, Query, SslRequest,
+        StartupMessage, StartupParams, Sync, Terminate, Values,
+    },
+};
+
+type Machine = Backend<Vec<u8>, 4, 2>;
+
+/// A client's bytes and the machine, with the input consumed as events come.
+struct Harness {
+    backend: Machine,
+    input: Vec<u8>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness { backend: Backend::new(vec![0; 4096]), input: Vec::new() }
+    }
+
+    fn send(&mut self, m: &impl Encode) -> &mut Self {
+        let mut buf = vec![0; m.encoded_len().unwrap()];
+        m.encode(&mut buf).unwrap();
+        self.input.extend_from_slice(&buf);
+        self
+    }
+
+    /// The next event's shape (its Debug text), consuming its bytes.
+    fn next(&mut self) -> Option<std::string::String> {
+        loop {
+            let step = self.backend.handle_input(&self.input);
+            let consumed = step.consumed;
+            let text = step.event.map(|e| std::format!("{e:?}"));
+            self.input.drain(..consumed);
+            if text.is_some() || consumed == 0 {
+                return text;
+            }
+        }
+    }
+
+    /// The tags of the messages queued since the last call.
+    fn output(&mut self) -> Vec<u8> {
+        let bytes = self.backend.pending_output().to_vec();
+        self.backend.consume_output(bytes.len());
+        let mut tags = Vec::new();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            if rest[0] == b'N' && rest.len() == 1 || rest == b"S" {
+                tags.push(rest[0]);
+                break;
+            }
+            let Framed::Complete { item, consumed } = BackendMessage::parse(rest, &FrameLimits::DEFAULT).unwrap()
+            else {
+                panic!("partial output")
+            };
+            tags.push(match item {
+                BackendMessage::ErrorResponse(e) => {
+                    std::println!("error: {:?} {:?}", e.code(), e.message());
+                    b'E'
+                }
+                _ => rest[0],
+            });
+            rest = &rest[consumed..];
+        }
+        tags
+    }
+
+    fn error_code(&mut self) -> std::string::String {
+        let bytes = self.backend.pending_output().to_vec();
+        self.backend.consume_output(bytes.len());
+        let mut rest = &bytes[..];
+        while let Ok(Framed::Complete { item, consumed }) = BackendMessage::parse(rest, &FrameLimits::DEFAULT) {
+            if let BackendMessage::ErrorResponse(e) = item {
+                return e.code().unwrap().code().into();
+            }
+            rest = &rest[consumed..];
+        }
+        panic!("no error in {bytes:?}")
+    }
+
+    /// Startup as `user` with trust auth, through the first ReadyForQuery.
+    fn logged_in() -> Self {
+        let mut h = Harness::new();
+        let params = [("user", "alice"), ("database", "db"), ("application_name", "psql")];
+        h.send(&StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) });
+        assert!(h.next().unwrap().starts_with("Startup"));
+        h.backend.authenticate(AuthMethod::Trust).unwrap();
+        assert_eq!(h.next().as_deref(), Some("Authenticated"));
+        h.backend.accept(&ServerParameters::DEFAULT, &BackendKey::new(7, &[1, 2, 3, 4]).unwrap()).unwrap();
+        let out = h.output();
+        assert_eq!(out[0], b'R');
+        assert_eq!(&out[out.len() - 2..], b"KZ");
+        h
+    }
+}
+
+const INT4: FieldDescription<'static> = FieldDescription {
+    name: "n",
+    table_oid: 0,
+    column_id: 0,
+    type_oid: 23,
+    type_size: 4,
+    type_modifier: -1,
+    format: crate::Format::Text,
+};
+
+#[test]
+fn simple_query_flow_and_order_is_enforced() {
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "SELECT 1" });
+    assert_eq!(h.next().as_deref(), Some("Query { sql: \"SELECT 1\" }"));
+    assert_eq!(h.backend.data_row(&[Some(b"1")]), Err(SessionError::OutOfOrder), "no rows before a description");
+    assert_eq!(h.backend.ready_for_query(), Ok(()), "an empty batch may end at once");
+    h.send(&Query { sql: "SELECT 1" });
+    h.next().unwrap();
+    h.backend.row_description(&[INT4]).unwrap();
+    h.backend.data_row(&[Some(b"1")]).unwrap();
+    assert_eq!(h.backend.data_row(&[Some(b"1"), None]), Err(SessionError::ColumnCountMismatch { expected: 1, got: 2 }));
+    assert_eq!(h.backend.ready_for_query(), Err(SessionError::OutOfOrder), "rows still open");
+    h.backend.command_complete("SELECT 1").unwrap();
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.backend.ready_for_query(), Err(SessionError::OutOfOrder), "one ReadyForQuery");
+    assert_eq!(h.output(), b"ZTDCZ");
+}
+
+#[test]
+fn errors_end_the_simple_batch_and_fail_transactions() {
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "BEGIN; SELECT x" });
+    h.next().unwrap();
+    h.backend.command_complete("BEGIN").unwrap();
+    h.backend.set_transaction_status(TransactionStatus::InTransaction).unwrap();
+    let fields =
+        ErrorFields::new(Severity::Error, SqlState::from_code("42703").unwrap(), "column \"x\" does not exist");
+    h.backend.error(&fields).unwrap();
+    assert_eq!(h.backend.row_description(&[INT4]), Err(SessionError::OutOfOrder), "no results after an error");
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.backend.transaction_status(), TransactionStatus::Failed);
+    let out = h.backend.pending_output();
+    assert_eq!(&out[out.len() - 6..], b"Z\0\0\0\x05E");
+}
+
+#[test]
+fn extended_query_with_suspension_and_describe() {
+    let mut h = Harness::logged_in();
+    h.send(&Parse { statement: "s1", query: "SELECT $1", param_types: Oids::from_slice(&[23]) });
+    h.send(&Bind {
+        portal: "p",
+        statement: "s1",
+        param_formats: FormatCodes::EMPTY,
+        params: Values::from_slice(&[Some(b"5")]),
+        result_formats: FormatCodes::EMPTY,
+    });
+    h.send(&Describe { kind: crate::frontend::TargetKind::Portal, name: "p" });
+    h.send(&Execute { portal: "p", max_rows: 1 });
+    h.send(&Execute { portal: "p", max_rows: 1 });
+    h.send(&Sync);
+    assert!(h.next().unwrap().starts_with("Parse"));
+    assert_eq!(h.backend.bind_complete(), Err(SessionError::OutOfOrder));
+    h.backend.parse_complete(1).unwrap();
+    assert!(h.next().unwrap().starts_with("Bind"));
+    h.backend.bind_complete().unwrap();
+    assert!(h.next().unwrap().starts_with("DescribePortal"));
+    h.backend.row_description(&[INT4]).unwrap();
+    assert!(h.next().unwrap().starts_with("Execute"));
+    h.backend.data_row(&[Some(b"5")]).unwrap();
+    assert_eq!(h.backend.data_row(&[None, None]), Err(SessionError::ColumnCountMismatch { expected: 1, got: 2 }));
+    h.backend.portal_suspended().unwrap();
+    assert!(h.next().unwrap().starts_with("Execute"));
+    h.backend.command_complete("SELECT 1").unwrap();
+    assert_eq!(h.next().as_deref(), Some("Sync { after_error: false }"));
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"12TDsCZ");
+}
+
+#[test]
+fn after_an_error_everything_up_to_sync_is_skipped() {
+    let mut h = Harness::logged_in();
+    // Unknown statement: 26000, then the Execute is skipped.
+    h.send(&Bind {
+        portal: "",
+        statement: "nope",
+        param_formats: FormatCodes::EMPTY,
+        params: Values::EMPTY,
+        result_formats: FormatCodes::EMPTY,
+    });
+    h.send(&Execute { portal: "", max_rows: 0 });
+    h.send(&Query { sql: "SELECT 1" });
+    h.send(&Sync);
+    assert_eq!(h.next().as_deref(), Some("Sync { after_error: true }"));
+    assert_eq!(h.error_code(), "26000");
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"Z");
+    // Unknown portal: 34000; parameter count mismatch: 08P01.
+    h.send(&Execute { portal: "ghost", max_rows: 0 }).send(&Sync);
+    assert!(h.next().unwrap().starts_with("Sync"));
+    assert_eq!(h.error_code(), "34000");
+    h.backend.ready_for_query().unwrap();
+    h.send(&Parse { statement: "", query: "SELECT $1", param_types: Oids::EMPTY });
+    assert!(h.next().unwrap().starts_with("Parse"));
+    h.backend.parse_complete(1).unwrap();
+    h.send(&Bind {
+        portal: "",
+        statement: "",
+        param_formats: FormatCodes::EMPTY,
+        params: Values::EMPTY,
+        result_formats: FormatCodes::EMPTY,
+    })
+    .send(&Sync);
+    assert!(h.next().unwrap().starts_with("Sync"));
+    assert_eq!(h.error_code(), "08P01");
+}
+
+#[test]
+fn statement_limits_and_duplicates() {
+    let mut h = Harness::logged_in();
+    for name in ["a", "b", "c", "d", "e"] {
+        h.send(&Parse { statement: name, query: "SELECT 1", param_types: Oids::EMPTY });
+        if name == "e" {
+            break;
+        }
+        assert!(h.next().unwrap().starts_with("Parse"));
+        h.backend.parse_complete(0).unwrap();
+    }
+    h.send(&Sync);
+    assert!(h.next().unwrap().starts_with("Sync { after_error: true"));
+    let out = h.error_code();
+    assert_eq!(out, "54000", "the fifth statement exceeds the capacity of 4");
+    h.backend.ready_for_query().unwrap();
+    h.send(&Parse { statement: "a", query: "SELECT 2", param_types: Oids::EMPTY }).send(&Sync);
+    assert!(h.next().unwrap().starts_with("Sync { after_error: true"));
+    assert_eq!(h.error_code(), "42P05");
+    h.backend.ready_for_query().unwrap();
+    h.send(&Close { kind: crate::frontend::TargetKind::Statement, name: "a" });
+    assert!(h.next().unwrap().starts_with("Closed"));
+    h.send(&Flush);
+    assert_eq!(h.next().as_deref(), Some("Flush"));
+    assert_eq!(h.output(), b"Z3");
+}
+
+#[test]
+fn cleartext_password_success_and_failure() {
+    let params = [("user", "bob")];
+    let startup = StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) };
+    for ok in [true, false] {
+        let mut h = Harness::new();
+        h.send(&startup);
+        h.next().unwrap();
+        h.backend.authenticate(AuthMethod::Cleartext).unwrap();
+        assert_eq!(h.output(), b"R");
+        h.send(&Query { sql: "SELECT 1" });
+        assert!(h.next().unwrap().contains("UnexpectedMessage"), "nothing but auth before auth");
+        let mut h = Harness::new();
+        h.send(&startup);
+        h.next().unwrap();
+        h.backend.authenticate(AuthMethod::Cleartext).unwrap();
+        h.output();
+        h.send(&PasswordMessage { password: b"secret" });
+        assert_eq!(h.next().as_deref(), Some("PasswordReceived { password: [115, 101, 99, 114, 101, 116] }"));
+        h.backend.password_verified(ok).unwrap();
+        if ok {
+            assert_eq!(h.next().as_deref(), Some("Authenticated"));
+        } else {
+            assert_eq!(h.error_code(), "28P01");
+            assert!(h.backend.is_closed());
+        }
+    }
+}
+
+#[test]
+fn startup_errors() {
+    // No user: FATAL 28000.
+    let mut h = Harness::new();
+    h.send(&StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&[("database", "x")]) });
+    assert!(h.next().unwrap().contains("NoUser"));
+    assert_eq!(h.error_code(), "28000");
+    // Protocol 2.0: FATAL 0A000.
+    let mut h = Harness::new();
+    h.input.extend_from_slice(b"\0\0\0\x0c\0\x02\0\0user\0");
+    h.next().unwrap();
+    assert_eq!(h.error_code(), "0A000");
+    // 3.5 and an unknown option: NegotiateProtocolVersion(3.2).
+    let mut h = Harness::new();
+    let params = [("user", "u"), ("_pq_.compression", "on")];
+    h.send(&StartupMessage {
+        version: ProtocolVersion { major: 3, minor: 5 },
+        params: StartupParams::from_slice(&params),
+    });
+    assert!(h.next().unwrap().contains("minor: 2"));
+    assert_eq!(h.backend.pending_output(), b"v\0\0\0\x1d\0\0\0\x02\0\0\0\x01_pq_.compression\0");
+    // Oversized startup packet: FATAL 08P01.
+    let mut h = Harness::new();
+    h.input.extend_from_slice(b"\0\x01\0\0");
+    h.next().unwrap();
+    assert_eq!(h.error_code(), "08P01");
+}
+
+#[test]
+fn tls_requests() {
+    let mut h = Harness::new();
+    h.send(&SslRequest);
+    assert_eq!(h.next().as_deref(), Some("TlsRequested"));
+    h.backend.accept_tls().unwrap();
+    assert_eq!(h.backend.pending_output(), b"S");
+    assert!(h.backend.is_encrypted());
+    // Data pipelined after the request is refused (CVE-2021-23214).
+    let mut h = Harness::new();
+    h.send(&SslRequest).send(&Query { sql: "x" });
+    assert!(h.next().unwrap().contains("DataAfterEncryptionRequest"));
+    // Direct TLS: nothing consumed.
+    let mut h = Harness::new();
+    h.input.extend_from_slice(&[0x16, 3, 1, 0, 5]);
+    assert_eq!(h.next().as_deref(), Some("DirectTls"));
+    assert_eq!(h.input.len(), 5);
+    h.backend.tls_established().unwrap();
+}
+
+#[test]
+fn copy_in_and_out() {
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "COPY t FROM STDIN" });
+    h.next().unwrap();
+    h.backend.copy_in_response(crate::Format::Text, &[crate::Format::Text]).unwrap();
+    h.send(&crate::CopyData { data: b"1\n" }).send(&Sync).send(&crate::CopyDone);
+    assert!(h.next().unwrap().starts_with("CopyData"));
+    assert_eq!(h.next().as_deref(), Some("CopyDone"), "Sync is ignored in copy-in");
+    h.backend.command_complete("COPY 1").unwrap();
+    h.backend.ready_for_query().unwrap();
+    h.send(&Query { sql: "COPY t FROM STDIN" });
+    h.next().unwrap();
+    h.backend.copy_in_response(crate::Format::Text, &[]).unwrap();
+    h.send(&crate::frontend::CopyFail { message: "nope" });
+    assert_eq!(h.next().as_deref(), Some("CopyAborted { client_message: Some(\"nope\") }"));
+    h.backend.ready_for_query().unwrap();
+    h.output();
+    h.send(&Query { sql: "COPY t TO STDOUT" });
+    h.next().unwrap();
+    h.backend.copy_out_response(crate::Format::Text, &[]).unwrap();
+    h.backend.copy_data(b"1\n").unwrap();
+    assert_eq!(h.backend.ready_for_query(), Err(SessionError::OutOfOrder));
+    h.backend.copy_done().unwrap();
+    h.backend.command_complete("COPY 1").unwrap();
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"HdcCZ");
+}
+
+#[test]
+fn one_byte_at_a_time() {
+    let mut h = Harness::logged_in();
+    let mut all = Vec::new();
+    let q = Query { sql: "SELECT 1" };
+    let mut buf = vec![0; q.encoded_len().unwrap()];
+    q.encode(&mut buf).unwrap();
+    all.extend_from_slice(&buf);
+    all.extend_from_slice(&buf);
+    let mut fed = 0;
+    let mut events = 0;
+    while fed < all.len() {
+        h.input.push(all[fed]);
+        fed += 1;
+        while let Some(_e) = h.next() {
+            events += 1;
+            h.backend.empty_query().unwrap();
+            h.backend.ready_for_query().unwrap();
+        }
+    }
+    assert_eq!(events, 2);
+}
+
+#[test]
+fn terminate_and_async_messages() {
+    let mut h = Harness::logged_in();
+    h.backend.notification(9, "ch", "hi").unwrap();
+    h.backend.parameter_status("TimeZone", "UTC").unwrap();
+    assert_eq!(h.output(), b"AS");
+    h.send(&Terminate);
+    assert!(h.next().unwrap().contains("Finished"));
+    assert!(h.backend.is_closed());
+    assert_eq!(h.backend.notification(9, "ch", "hi"), Err(SessionError::Closed));
+}
+
+#[test]
+fn output_full_is_retryable_and_changes_nothing() {
+    let mut backend: Backend<[u8; 64], 2, 2> = Backend::new([0; 64]);
+    let mut input = Vec::new();
+    let params = [("user", "u")];
+    let m = StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) };
+    input.resize(m.encoded_len().unwrap(), 0);
+    m.encode(&mut input).unwrap();
+    let step = backend.handle_input(&input);
+    assert!(step.event.is_some());
+    backend.authenticate(AuthMethod::Trust).unwrap();
+    assert_eq!(backend.handle_input(&[]).event, Some(Event::Authenticated));
+    let key = BackendKey::new(1, &[0; 4]).unwrap();
+    assert!(matches!(backend.accept(&ServerParameters::DEFAULT, &key), Err(SessionError::OutputFull(_))));
+    assert!(backend.pending_output().is_empty(), "all or nothing");
+}

@@ -1,0 +1,88 @@
+//! Fixed-capacity tables of prepared-statement and portal names.
+//!
+//! Names are kept to 63 bytes, as PostgreSQL's own hash tables key them
+//! (NAMEDATALEN - 1): longer names that share that prefix are the same entry.
+
+/// The longest significant name, as in PostgreSQL.
+pub(crate) const MAX_NAME_LEN: usize = 63;
+
+/// One named entry: the name and a small payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    name: [u8; MAX_NAME_LEN],
+    name_len: u8,
+    /// Statement: declared parameter count. Portal: the statement's slot.
+    pub(crate) value: u16,
+    /// Portal: result columns, once described. Statement: unused.
+    pub(crate) columns: Option<u16>,
+}
+
+fn significant(name: &str) -> &[u8] {
+    let bytes = name.as_bytes();
+    bytes.get(..MAX_NAME_LEN).unwrap_or(bytes)
+}
+
+/// `N` slots; slot indices are the handles given to drivers.
+#[derive(Debug, Clone)]
+pub(crate) struct NameTable<const N: usize> {
+    slots: [Option<Entry>; N],
+}
+
+impl<const N: usize> NameTable<N> {
+    pub(crate) const fn new() -> Self {
+        NameTable { slots: [None; N] }
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        let key = significant(name);
+        self.slots.iter().position(|s| s.as_ref().is_some_and(|e| e.name.get(..usize::from(e.name_len)) == Some(key)))
+    }
+
+    pub(crate) fn get(&self, slot: usize) -> Option<&Entry> {
+        self.slots.get(slot)?.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, slot: usize) -> Option<&mut Entry> {
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    /// Takes a free slot for `name`; `None` if the table is full.
+    pub(crate) fn insert(&mut self, name: &str, value: u16) -> Option<usize> {
+        let key = significant(name);
+        let slot = self.slots.iter().position(Option::is_none)?;
+        let mut entry = Entry { name: [0; MAX_NAME_LEN], name_len: key.len() as u8, value, columns: None };
+        entry.name[..key.len()].copy_from_slice(key);
+        self.slots[slot] = Some(entry);
+        Some(slot)
+    }
+
+    pub(crate) fn remove(&mut self, slot: usize) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = None;
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots = [None; N];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_found_by_their_first_63_bytes() {
+        let mut t = NameTable::<2>::new();
+        let long = core::str::from_utf8(&[b'x'; 70]).unwrap();
+        let a = t.insert(long, 3).unwrap();
+        assert_eq!(t.find(&long[..63]), Some(a));
+        assert_eq!(t.find("y"), None);
+        let b = t.insert("", 0).unwrap();
+        assert_eq!(t.find(""), Some(b));
+        assert_eq!(t.insert("z", 0), None, "full");
+        t.remove(a);
+        assert_eq!(t.find(long), None);
+        assert!(t.insert("z", 0).is_some());
+    }
+}
