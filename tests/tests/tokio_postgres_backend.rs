@@ -14,9 +14,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, SimpleQueryMessage};
 
+/// A session's secret key and the signal that cancels its running query.
+type CancelTarget = (Vec<u8>, Arc<Notify>);
+
 /// Sessions that can be cancelled, by process id.
 #[derive(Default, Clone)]
-struct Cancels(Arc<Mutex<HashMap<i32, (Vec<u8>, Arc<Notify>)>>>);
+struct Cancels(Arc<Mutex<HashMap<i32, CancelTarget>>>);
+
+/// A bound portal: its statement slot, parameters, and whether results are binary.
+#[derive(Clone, Default)]
+struct Portal {
+    statement: usize,
+    params: Vec<Option<Vec<u8>>>,
+    binary: bool,
+}
 
 struct Server {
     auth: AuthMethod,
@@ -54,7 +65,7 @@ async fn serve(stream: DuplexStream, server: Arc<Server>) {
     let cancelled = Arc::new(Notify::new());
     // Per-statement SQL, indexed by the machine's statement slots.
     let mut statements: Vec<String> = vec![String::new(); 16];
-    let mut portals: Vec<(usize, Vec<Option<Vec<u8>>>, bool)> = vec![(0, Vec::new(), false); 8];
+    let mut portals: Vec<Portal> = vec![Portal::default(); 8];
     loop {
         loop {
             let step = backend.handle_input(&input);
@@ -81,10 +92,10 @@ async fn serve(stream: DuplexStream, server: Arc<Server>) {
                     backend.accept(&ServerParameters::DEFAULT, &key).unwrap();
                 }
                 Event::CancelRequest { process_id, secret_key } => {
-                    if let Some((key, notify)) = server.cancels.0.lock().unwrap().get(&process_id) {
-                        if key == secret_key {
-                            notify.notify_one();
-                        }
+                    if let Some((key, notify)) = server.cancels.0.lock().unwrap().get(&process_id)
+                        && key == secret_key
+                    {
+                        notify.notify_one();
                     }
                 }
                 Event::Query { sql } => {
@@ -107,13 +118,16 @@ async fn serve(stream: DuplexStream, server: Arc<Server>) {
                 }
                 Event::Bind { portal, statement, bind } => {
                     let binary = bind.result_format(0, 1) == Some(Format::Binary);
-                    portals[portal.index()] =
-                        (statement.index(), bind.params.iter().map(|p| p.map(<[u8]>::to_vec)).collect(), binary);
+                    portals[portal.index()] = Portal {
+                        statement: statement.index(),
+                        params: bind.params.iter().map(|p| p.map(<[u8]>::to_vec)).collect(),
+                        binary,
+                    };
                     backend.bind_complete().unwrap();
                 }
                 Event::DescribePortal { .. } => backend.row_description(&[column("v", oid::INT4)]).unwrap(),
                 Event::Execute { portal, .. } => {
-                    let (statement, params, binary) = &portals[portal.index()];
+                    let Portal { statement, params, binary } = &portals[portal.index()];
                     let sql = statements[*statement].clone();
                     if sql.starts_with("SELECT pg_sleep") {
                         flush(&mut backend, &mut wr).await.unwrap();
