@@ -16,6 +16,15 @@ fn put_text<S: Sink>(out: &mut S, s: &str) -> Result<(), EncodeError> {
     Ok(())
 }
 
+/// Reads a text value: UTF-8 without NUL, which PostgreSQL reports as an
+/// invalid byte sequence (22021) too.
+fn text_value(bytes: &[u8]) -> Result<&str, DecodeError> {
+    if memchr::memchr(0, bytes).is_some() {
+        return Err(DecodeError::InvalidUtf8);
+    }
+    utf8(bytes)
+}
+
 /// `text`; the same bytes in both formats.
 impl ToValue for str {
     const TYPE_OID: Oid = oid::TEXT;
@@ -32,10 +41,10 @@ impl ToValue for str {
 /// the UTF-8 bytes, borrowed.
 impl<'a> FromValue<'a> for &'a str {
     fn decode_text(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        utf8(bytes)
+        text_value(bytes)
     }
     fn decode_binary(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        utf8(bytes)
+        text_value(bytes)
     }
 }
 
@@ -57,10 +66,10 @@ impl ToValue for Json<'_> {
 
 impl<'a> FromValue<'a> for Json<'a> {
     fn decode_text(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        utf8(bytes).map(Json)
+        text_value(bytes).map(Json)
     }
     fn decode_binary(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        utf8(bytes).map(Json)
+        text_value(bytes).map(Json)
     }
 }
 
@@ -86,11 +95,11 @@ impl ToValue for Jsonb<'_> {
 
 impl<'a> FromValue<'a> for Jsonb<'a> {
     fn decode_text(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        utf8(bytes).map(Jsonb)
+        text_value(bytes).map(Jsonb)
     }
     fn decode_binary(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         match bytes.split_first() {
-            Some((&JSONB_VERSION, json)) => utf8(json).map(Jsonb),
+            Some((&JSONB_VERSION, json)) => text_value(json).map(Jsonb),
             _ => Err(DecodeError::InvalidValue),
         }
     }
@@ -158,6 +167,9 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(<&str>::decode_text(b"\xc3"), Err(DecodeError::InvalidUtf8));
+        // Found by the values fuzz target: NUL decoded, then failed to encode.
+        assert_eq!(<&str>::decode_binary(b"\0\x0c\x0c"), Err(DecodeError::InvalidUtf8));
+        assert_eq!(Jsonb::decode_binary(b"\x01{\0}"), Err(DecodeError::InvalidUtf8));
         assert_eq!(Jsonb::decode_binary(b"\x02{}"), Err(DecodeError::InvalidValue));
         assert_eq!(Jsonb::decode_binary(b""), Err(DecodeError::InvalidValue));
         let mut buf = [0u8; 4];
