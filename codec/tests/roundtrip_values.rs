@@ -186,3 +186,125 @@ proptest! {
         if let Ok(v) = f32::decode_binary(b) { let _ = v.encode_text(&mut SliceSink::new(&mut buf)); }
     }
 }
+
+/// PostgreSQL's canonical text for `[sign]int.frac e exp`, worked out on
+/// decimal strings (not base 10000) so it checks `Numeric` independently.
+fn canonical_numeric(negative: bool, int: &str, frac: &str, exp: i32) -> String {
+    let digits: String = [int, frac].concat();
+    // The point sits after `point` digits of `digits` (may be outside it).
+    let point = int.len() as i64 + i64::from(exp);
+    let scale = (frac.len() as i64 - i64::from(exp)).max(0) as usize;
+    let digit = |i: i64| -> char {
+        if i >= 0 && (i as usize) < digits.len() { digits.as_bytes()[i as usize] as char } else { '0' }
+    };
+    let mut int_part: String = (0..point.max(0)).map(digit).collect::<String>().trim_start_matches('0').to_owned();
+    if int_part.is_empty() {
+        int_part.push('0');
+    }
+    let frac_part: String = (point..point + scale as i64).map(digit).collect();
+    let zero = digits.bytes().all(|b| b == b'0');
+    let mut out = String::new();
+    if negative && !zero {
+        out.push('-');
+    }
+    out.push_str(&int_part);
+    if !frac_part.is_empty() {
+        out.push('.');
+        out.push_str(&frac_part);
+    }
+    out
+}
+
+fn decimal_parts() -> impl Strategy<Value = (bool, String, String, bool, Option<i32>)> {
+    (any::<bool>(), "[0-9]{0,24}", "[0-9]{0,24}", any::<bool>(), proptest::option::of(-40i32..40))
+        .prop_filter("needs a digit", |(_, int, frac, _, _)| !int.is_empty() || !frac.is_empty())
+}
+
+proptest! {
+    #[test]
+    fn numeric_text_binary_text((negative, int, frac, point, exp) in decimal_parts(), spaces in 0usize..3) {
+        let point = point || !frac.is_empty();
+        let mut s = " ".repeat(spaces);
+        s.push_str(if negative { "-" } else if spaces == 1 { "+" } else { "" });
+        s.push_str(&int);
+        if point {
+            s.push('.');
+        }
+        s.push_str(&frac);
+        if let Some(e) = exp {
+            s.push_str(&format!("{}{e}", if spaces == 2 { "E" } else { "e" }));
+        }
+        s.push_str(&" ".repeat(spaces));
+        let want = canonical_numeric(negative, &int, &frac, exp.unwrap_or(0));
+
+        let n = Numeric::decode_text(s.as_bytes()).unwrap();
+        prop_assert_eq!(n.to_string(), want.clone(), "{:?}", s);
+        let mut bin = [0u8; 256];
+        let len = encode(&n, Format::Binary, &mut bin);
+        let back = Numeric::decode_binary(&bin[..len]).unwrap();
+        prop_assert_eq!(back, n);
+        let mut text = [0u8; 256];
+        let tlen = encode(&back, Format::Text, &mut text);
+        prop_assert_eq!(std::str::from_utf8(&text[..tlen]).unwrap(), want.as_str());
+        // The canonical text parses to the same thing, digits all 0..=9999.
+        prop_assert_eq!(Numeric::decode_text(want.as_bytes()).unwrap(), n);
+        prop_assert!(n.digits().all(|d| d <= 9999));
+        prop_assert!(n.digits().next() != Some(0) && n.digits().next_back() != Some(0));
+    }
+
+    #[test]
+    fn numeric_integers(v in any::<i128>(), w in any::<i64>()) {
+        let n = Numeric::from(v);
+        prop_assert_eq!(n.to_string(), v.to_string());
+        prop_assert_eq!(n.to_i128(), Some(v));
+        round_trip_numeric(n);
+        let m = Numeric::from(w);
+        prop_assert_eq!(m.to_i64(), Some(w));
+        round_trip_numeric(m);
+    }
+
+    #[test]
+    fn numeric_arrays(vals in proptest::collection::vec(proptest::option::of(any::<i64>()), 0..8)) {
+        let nums: Vec<Option<Numeric<'static>>> = vals.iter().map(|v| v.map(Numeric::from)).collect();
+        let mut buf = [0u8; 1024];
+        for format in [Format::Text, Format::Binary] {
+            let n = encode(&ArrayOf(&nums), format, &mut buf);
+            let a = Array::decode(format, &buf[..n]).unwrap();
+            let back: Vec<Option<Numeric<'_>>> = a.values::<Numeric<'_>>().collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(&back, &nums);
+        }
+    }
+
+    #[test]
+    fn numeric_decoders_never_panic(bytes in any_bytes(), digits in proptest::collection::vec(0u16..=10_000, 0..6), weight in any::<i16>(), sign in prop_oneof![Just(0u16), Just(0x4000), Just(0xC000), Just(0xD000), Just(0xF000), any::<u16>()], dscale in prop_oneof![0u16..40, any::<u16>()], extra in 0usize..2) {
+        for format in [Format::Text, Format::Binary] {
+            if let Ok(n) = Numeric::decode(format, &bytes) {
+                round_trip_numeric(n);
+            }
+        }
+        // Well-formed headers with arbitrary content, and off-by-one lengths.
+        let mut b = Vec::new();
+        b.extend_from_slice(&(digits.len() as u16).to_be_bytes());
+        b.extend_from_slice(&weight.to_be_bytes());
+        b.extend_from_slice(&sign.to_be_bytes());
+        b.extend_from_slice(&dscale.to_be_bytes());
+        for d in &digits {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend(std::iter::repeat_n(0, extra));
+        if let Ok(n) = Numeric::decode_binary(&b) {
+            prop_assert!(extra == 0 && dscale <= 0x3FFF && digits.iter().all(|&d| d < 10_000));
+            round_trip_numeric(n);
+        }
+    }
+}
+
+/// Re-encodes a numeric both ways and decodes it back to the same value.
+fn round_trip_numeric(n: Numeric<'_>) {
+    // Up to ~4 * 65535 digits plus the scale: size generously.
+    let mut buf = vec![0u8; 300_000];
+    for format in [Format::Text, Format::Binary] {
+        let len = encode(&n, format, &mut buf);
+        assert_eq!(Numeric::decode(format, &buf[..len]).unwrap(), n, "{format:?}");
+    }
+}

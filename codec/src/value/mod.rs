@@ -17,6 +17,7 @@
 //! | `&str` | `text` (decodes `varchar`, `name`, `bpchar`, `unknown` too) |
 //! | `&[u8]` (encode) / [`Bytea`] (decode) | `bytea` |
 //! | [`Date`], [`Time`], [`TimeTz`], [`Timestamp`], [`TimestampTz`], [`Interval`] | date/time types |
+//! | [`Numeric`] | `numeric` |
 //! | [`Uuid`] | `uuid` |
 //! | [`Json`], [`Jsonb`] | `json`, `jsonb` |
 //! | [`ArrayOf`] (encode) / [`Array`] (decode) | one-dimensional arrays of the above |
@@ -50,6 +51,7 @@ mod datetime;
 mod float;
 mod int;
 mod interval;
+mod numeric;
 mod text;
 mod uuid;
 
@@ -58,6 +60,7 @@ pub use self::bytea::{Bytea, BytesIter};
 pub use self::civil::{DateFields, TimeFields};
 pub use self::datetime::{Date, Time, TimeTz, Timestamp, TimestampTz};
 pub use self::interval::Interval;
+pub use self::numeric::{Numeric, NumericDigits, NumericSign};
 
 pub use self::text::{Json, Jsonb, PgChar};
 pub use self::uuid::Uuid;
