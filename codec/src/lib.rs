@@ -52,6 +52,7 @@ pub mod frame;
 pub mod frontend;
 pub mod oid;
 pub mod read;
+pub mod session;
 pub mod sqlstate;
 pub mod value;
 pub mod write;
