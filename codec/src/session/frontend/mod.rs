@@ -39,7 +39,7 @@
 //! # impl rand_core::TryCryptoRng for Rng {}
 //! let mut fe: Frontend<[u8; 256]> = Frontend::new([0; 256], Config::DEFAULT);
 //! fe.start(StartupParams::from_slice(&[("user", "bob")]), &mut Rng)?;
-//! assert!(fe.pending_output().starts_with(b"\0\0\0\x17\0\x03\0\x02user\0bob\0\0"));
+//! assert!(fe.pending_output().starts_with(b"\0\0\0\x12\0\x03\0\x02user\0bob\0\0"));
 //! let n = fe.pending_output().len();
 //! fe.consume_output(n);
 //!
