@@ -12,6 +12,7 @@
 //! No I/O, clock or randomness lives here: the driver brings them.
 
 pub mod backend;
+pub mod frontend;
 mod names;
 pub mod output;
 
@@ -44,12 +45,74 @@ pub enum SessionError {
     },
     /// The session has ended; only transmitting what is pending remains.
     Closed,
+    /// The peer sent bytes that are not a valid message (frontend). The
+    /// session is closed.
+    Decode(DecodeError),
+    /// The peer sent a valid message the protocol does not allow now
+    /// (frontend). The session is closed.
+    UnexpectedMessage {
+        /// The offending message's type byte.
+        tag: u8,
+    },
+    /// Authentication cannot go on (frontend). The session is closed.
+    Auth(AuthError),
+    /// Too many requests wait for answers (the frontend's queue capacity);
+    /// nothing changed: read answers first.
+    QueueFull,
+}
+
+/// Why authentication failed on the client side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The server asked for a method this client does not implement
+    /// (Kerberos, GSSAPI, SSPI, or a SASL list without a mechanism we speak);
+    /// the value is the authentication request code.
+    UnsupportedMethod(i32),
+    /// Channel binding is required but the server or the connection cannot do it.
+    ChannelBindingRequired,
+    /// The server's SCRAM iteration count is above the configured cap.
+    TooManyIterations(u32),
+    /// The server's SCRAM messages are malformed or do not match ours
+    /// (nonce, channel binding, server signature).
+    ScramFailed,
+    /// The server accepted us without completing the SASL exchange it started,
+    /// or sent SASL messages out of order.
+    IncompleteExchange,
 }
 
 impl SessionError {
     /// Whether retrying after transmitting pending output can succeed.
     pub const fn is_output_full(&self) -> bool {
         matches!(self, SessionError::OutputFull(_))
+    }
+
+    /// The SQLSTATE that fits this error when it is reported to a user.
+    pub const fn sqlstate(&self) -> SqlState {
+        match self {
+            SessionError::Decode(e) => e.sqlstate(),
+            SessionError::Auth(_) => SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+            SessionError::Closed => SqlState::CONNECTION_DOES_NOT_EXIST,
+            _ => SqlState::PROTOCOL_VIOLATION,
+        }
+    }
+
+    /// Whether the error ended the session (caused by the peer).
+    pub const fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Decode(_)
+                | SessionError::UnexpectedMessage { .. }
+                | SessionError::Auth(_)
+                | SessionError::Closed
+        )
+    }
+}
+
+impl From<DecodeError> for SessionError {
+    fn from(e: DecodeError) -> Self {
+        SessionError::Decode(e)
     }
 }
 
@@ -87,6 +150,12 @@ impl fmt::Display for SessionError {
                 write!(f, "row has {got} columns, its description {expected}")
             }
             SessionError::Closed => f.write_str("session closed"),
+            SessionError::Decode(e) => write!(f, "invalid message from peer: {e}"),
+            SessionError::UnexpectedMessage { tag } => {
+                write!(f, "unexpected message type {:?} from peer", char::from(*tag))
+            }
+            SessionError::Auth(e) => write!(f, "authentication failed: {e:?}"),
+            SessionError::QueueFull => f.write_str("too many requests waiting for answers"),
         }
     }
 }
