@@ -172,9 +172,9 @@ proptest! {
     }
 
     #[test]
-    fn negotiate(newest_minor in any::<i32>(), options in prop::collection::vec(text(), 0..5)) {
+    fn negotiate(newest_version in any::<i32>(), options in prop::collection::vec(text(), 0..5)) {
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
-        roundtrip(NegotiateProtocolVersion { newest_minor, unrecognized_options: List::from_slice(&options) }.into());
+        roundtrip(NegotiateProtocolVersion { newest_version, unrecognized_options: List::from_slice(&options) }.into());
     }
 
     #[test]

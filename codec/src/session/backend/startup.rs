@@ -168,7 +168,8 @@ impl<'a> ServerParameters<'a> {
 
 /// NegotiateProtocolVersion written straight from the startup parameters.
 struct Negotiation<'a> {
-    newest_minor: u16,
+    /// The minor version (major is 3).
+    newest_version: u16,
     params: StartupParams<'a>,
 }
 
@@ -177,7 +178,7 @@ impl Encode for Negotiation<'_> {
         Some(b'v')
     }
     fn write_body<S: Sink>(&self, sink: &mut S) -> Result<(), crate::EncodeError> {
-        sink.put_i32(i32::from(self.newest_minor));
+        sink.put_i32(3 << 16 | i32::from(self.newest_version));
         sink.put_i32(self.params.protocol_options().count() as i32);
         for (name, _) in self.params.protocol_options() {
             sink.put_cstr(name.as_bytes())?;
@@ -226,14 +227,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
                     return self.violation(consumed, Violation::NoUser);
                 };
                 let requested = startup.version;
-                let newest_minor = requested.minor.min(NEWEST_MINOR);
+                let newest_version = requested.minor.min(NEWEST_MINOR);
                 if requested.minor > NEWEST_MINOR || startup.protocol_options().next().is_some() {
-                    let negotiation = Negotiation { newest_minor, params: startup.params };
+                    let negotiation = Negotiation { newest_version, params: startup.params };
                     if self.out.push(&negotiation).is_err() {
                         return self.output_overflow(consumed);
                     }
                 }
-                self.version = ProtocolVersion { major: 3, minor: if newest_minor >= 2 { 2 } else { 0 } };
+                self.version = ProtocolVersion { major: 3, minor: if newest_version >= 2 { 2 } else { 0 } };
                 self.user = UserName::new(user);
                 self.application_name = UserName::new(startup.get("application_name").unwrap_or(""));
                 self.state = State::AuthChoice;

@@ -295,7 +295,7 @@ fn startup_errors() {
         params: StartupParams::from_slice(&params),
     });
     assert!(h.next().unwrap().contains("minor: 2"));
-    assert_eq!(h.backend.pending_output(), b"v\0\0\0\x1d\0\0\0\x02\0\0\0\x01_pq_.compression\0");
+    assert_eq!(h.backend.pending_output(), b"v\0\0\0\x1d\0\x03\0\x02\0\0\0\x01_pq_.compression\0");
     // Oversized startup packet: FATAL 08P01.
     let mut h = Harness::new();
     h.input.extend_from_slice(b"\0\x01\0\0");

@@ -747,7 +747,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 }
                 // PostgreSQL sends the whole version (major << 16 | minor);
                 // a bare minor number is accepted too.
-                let offered = match u32::try_from(n.newest_minor) {
+                let offered = match u32::try_from(n.newest_version) {
                     Ok(code) if code >> 16 == 0 => Some(ProtocolVersion { major: requested.major, minor: code as u16 }),
                     Ok(code) => Some(ProtocolVersion::from_code(code)),
                     Err(_) => None,
