@@ -44,6 +44,7 @@ extern crate std;
 #[macro_use]
 mod macros;
 
+pub mod auth;
 pub mod backend;
 pub mod copy;
 mod error;
