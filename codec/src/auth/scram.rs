@@ -675,6 +675,11 @@ impl ScramClient {
         Ok(Self::build(nonce))
     }
 
+    /// A client before its nonce is drawn; only for a machine's initial state.
+    pub(crate) fn unstarted() -> Self {
+        Self::build(b"")
+    }
+
     fn build(nonce: &[u8]) -> Self {
         let mut client = ScramClient {
             nonce: [0; MAX_NONCE_LEN],

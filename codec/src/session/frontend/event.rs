@@ -48,6 +48,10 @@ pub enum PasswordMethod {
         /// Whether the exchange binds to the TLS channel.
         channel_binding: bool,
     },
+    /// OAUTHBEARER (PostgreSQL 18 `oauth`): answer with
+    /// [`provide_bearer_token`](super::Frontend::provide_bearer_token), not a
+    /// password.
+    OAuthBearer,
 }
 
 /// Something the server said. Every variant says what the caller must do next.
@@ -90,6 +94,15 @@ pub enum Event<'a> {
     PasswordRequired {
         /// How it will be used.
         method: PasswordMethod,
+    },
+    /// The server refused the bearer token, or answered a discovery request
+    /// (an empty token): `document` is its JSON error (`status`,
+    /// `openid-configuration`, `scope`). The machine has acknowledged it; the
+    /// server's FATAL error follows. To log in, get a token from that issuer
+    /// with that scope and connect again.
+    OAuthRejected {
+        /// The JSON error document (RFC 7628 section 3.2.2).
+        document: &'a str,
     },
     /// AuthenticationOk: the server accepted the credentials. Keep reading:
     /// parameter statuses, the cancel key and ReadyForQuery follow.

@@ -63,10 +63,14 @@
 
 mod event;
 mod queue;
-mod scram;
 
 pub use event::{CloseReason, Event, Input, PasswordMethod, RequestId, WaitingFor};
 
+use crate::auth::{
+    SaslError, md5,
+    oauth::{self, OAUTHBEARER},
+    scram::{ChannelBindingFlag, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, ScramClient},
+};
 use crate::{
     Format, Oid,
     backend::{Authentication, BackendMessage, ErrorResponse, MAX_SECRET_KEY_LEN, Severity, TransactionStatus},
@@ -74,14 +78,13 @@ use crate::{
     frame::{FrameLimits, Framed, frame_message},
     frontend::{
         Bind, CancelRequest, Close, CopyFail, Describe, Execute, Flush, FormatCodes, FunctionCall, GssEncRequest, Oids,
-        Parse, PasswordMessage, ProtocolVersion, Query, SslRequest, StartupMessage, StartupParams, Sync, TargetKind,
-        Terminate, Values,
+        Parse, PasswordMessage, ProtocolVersion, Query, SaslInitialResponse, SaslResponse, SslRequest, StartupMessage,
+        StartupParams, Sync, TargetKind, Terminate, Values,
     },
     session::{AuthError, OutputBuffer, SessionError},
     write::Encode,
 };
 use queue::{Entry, Kind, Progress, Queue};
-use scram::Scram;
 
 /// Whether SCRAM binds to the TLS channel (`tls-server-end-point`), like
 /// libpq's `channel_binding`.
@@ -156,7 +159,7 @@ impl Default for Config {
 }
 
 /// The longest TLS certificate hash kept for channel binding (SHA-512).
-pub const MAX_CERT_HASH_LEN: usize = 64;
+pub const MAX_CERT_HASH_LEN: usize = crate::auth::scram::MAX_CERT_HASH_LEN;
 
 /// PostgreSQL truncates role names to 63 bytes; MD5 hashes that name.
 const MAX_USER_LEN: usize = 63;
@@ -189,8 +192,14 @@ enum Auth {
     Md5Asked { salt: [u8; 4] },
     /// A password message was sent; AuthenticationOk or an error is next.
     PasswordSent,
-    /// SCRAM in progress (see [`Scram`]'s own step).
+    /// SCRAM in progress (see [`ScramClient`]'s own step).
     Scram,
+    /// OAUTHBEARER offered; the caller's token is due.
+    OAuthAsked,
+    /// The bearer token was sent; AuthenticationOk or an error document is next.
+    OAuthSent,
+    /// The server's error document was acknowledged; its FATAL error is next.
+    OAuthRejected,
 }
 
 /// A small inline byte string.
@@ -232,7 +241,7 @@ pub struct Frontend<B, const Q: usize = 32> {
     cert_hash: Option<Bytes<MAX_CERT_HASH_LEN>>,
     user: Bytes<MAX_USER_LEN>,
     auth: Auth,
-    scram: Scram,
+    scram: ScramClient,
     used_channel_binding: bool,
     key: Option<(i32, Bytes<MAX_SECRET_KEY_LEN>)>,
     status: Option<TransactionStatus>,
@@ -257,7 +266,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             cert_hash: None,
             user: Bytes::EMPTY,
             auth: Auth::None,
-            scram: Scram::new(),
+            scram: ScramClient::unstarted(),
             used_channel_binding: false,
             key: None,
             status: None,
@@ -339,7 +348,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     }
 
     fn awaiting_password(&self) -> bool {
-        matches!(self.auth, Auth::CleartextAsked | Auth::Md5Asked { .. }) || self.scram.awaiting_password()
+        matches!(self.auth, Auth::CleartextAsked | Auth::Md5Asked { .. } | Auth::OAuthAsked)
+            || (self.auth == Auth::Scram && self.scram.is_awaiting_password())
     }
 
     // ----- startup commands -----
@@ -402,7 +412,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         let user = Bytes::new(user.get(..MAX_USER_LEN).unwrap_or(user)).unwrap_or(Bytes::EMPTY);
         self.out.push(&StartupMessage { version: self.config.protocol_version, params })?;
         self.user = user;
-        self.scram.draw_nonce(rng);
+        self.scram = ScramClient::new(rng);
         self.phase = Phase::Authenticating;
         Ok(())
     }
@@ -418,17 +428,46 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 self.out.push(&PasswordMessage { password })?;
             }
             Auth::Md5Asked { salt } => {
-                let hashed = scram::md5_password(password, self.user.get(), salt);
+                let hashed = md5::client_response(self.user.get(), password, salt);
                 self.out.push(&PasswordMessage { password: &hashed })?;
             }
-            Auth::Scram if self.scram.awaiting_password() => {
-                let cb = if self.scram.plus() { self.cert_hash.as_ref().map(|h| h.get()) } else { None };
-                self.scram.client_final(password, cb, &mut self.out)?;
+            Auth::Scram if self.scram.is_awaiting_password() => {
+                let cb =
+                    if self.scram.uses_channel_binding() { self.cert_hash.as_ref().map(|h| h.get()) } else { None };
+                // Work on a copy: nothing changes if the output is full.
+                let mut next = self.scram.clone();
+                let mut message = [0u8; 512];
+                let len =
+                    next.client_final(password, cb, &mut message).map_err(|e| SessionError::Auth(auth_error(e)))?;
+                self.out.push(&SaslResponse { data: message.get(..len).unwrap_or_default() })?;
+                self.scram = next;
                 return Ok(());
             }
             _ => return Err(SessionError::OutOfOrder),
         }
         self.auth = Auth::PasswordSent;
+        Ok(())
+    }
+
+    /// Answers [`Event::PasswordRequired`] with
+    /// [`PasswordMethod::OAuthBearer`]: sends `token` (an OAuth access token
+    /// from the server's issuer) as an OAUTHBEARER initial response. An empty
+    /// token asks the server for its discovery document instead
+    /// ([`Event::OAuthRejected`] follows). Next: keep feeding input. On
+    /// [`SessionError::OutputFull`] nothing changed: transmit and call again.
+    pub fn provide_bearer_token(&mut self, token: &str) -> Result<(), SessionError> {
+        self.check_open()?;
+        if self.auth != Auth::OAuthAsked {
+            return Err(SessionError::OutOfOrder);
+        }
+        // RFC 6750's b64token alphabet: anything else would break the message.
+        let (body, padding) = token.split_at(token.trim_end_matches('=').len());
+        let valid = body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        if !valid || (body.is_empty() && !padding.is_empty()) {
+            return Err(SessionError::Encode(crate::EncodeError::InvalidValue));
+        }
+        self.out.push(&OAuthInitialResponse { token })?;
+        self.auth = Auth::OAuthSent;
         Ok(())
     }
 
@@ -786,7 +825,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         match a {
             Authentication::Ok => {
                 match self.auth {
-                    Auth::Scram if !self.scram.finished() => return self.auth_failed(AuthError::IncompleteExchange),
+                    Auth::Scram if !self.scram.is_finished() => return self.auth_failed(AuthError::IncompleteExchange),
+                    Auth::OAuthAsked | Auth::OAuthRejected => return self.auth_failed(AuthError::IncompleteExchange),
                     _ => {}
                 }
                 if require_cb && !self.used_channel_binding {
@@ -815,41 +855,65 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 }
                 let mut plain = false;
                 let mut plus = false;
+                let mut oauth = false;
                 for m in mechanisms.iter() {
                     match m {
-                        scram::SCRAM_SHA_256 => plain = true,
-                        scram::SCRAM_SHA_256_PLUS => plus = true,
+                        SCRAM_SHA_256 => plain = true,
+                        SCRAM_SHA_256_PLUS => plus = true,
+                        OAUTHBEARER => oauth = true,
                         _ => {}
                     }
                 }
                 let can_bind = self.tls && self.cert_hash.is_some();
                 let choice = match self.config.channel_binding {
-                    ChannelBinding::Disable if plain => Some(scram::Binding::None),
-                    ChannelBinding::Prefer if plus && can_bind => Some(scram::Binding::Plus),
+                    ChannelBinding::Disable if plain => Some(ChannelBindingFlag::Unsupported),
+                    ChannelBinding::Prefer if plus && can_bind => Some(ChannelBindingFlag::TlsServerEndPoint),
                     // "y": we could bind, the server did not offer it.
-                    ChannelBinding::Prefer if plain && can_bind => Some(scram::Binding::ClientOnly),
-                    ChannelBinding::Prefer if plain => Some(scram::Binding::None),
-                    ChannelBinding::Require if plus && can_bind => Some(scram::Binding::Plus),
+                    ChannelBinding::Prefer if plain && can_bind => Some(ChannelBindingFlag::ClientOnly),
+                    ChannelBinding::Prefer if plain => Some(ChannelBindingFlag::Unsupported),
+                    ChannelBinding::Require if plus && can_bind => Some(ChannelBindingFlag::TlsServerEndPoint),
                     ChannelBinding::Require => return self.auth_failed(AuthError::ChannelBindingRequired),
                     _ => None,
                 };
-                let Some(binding) = choice else {
+                let Some(flag) = choice else {
+                    if oauth {
+                        self.auth = Auth::OAuthAsked;
+                        return Ok(Some(Event::PasswordRequired { method: PasswordMethod::OAuthBearer }));
+                    }
                     return self.auth_failed(AuthError::UnsupportedMethod(10));
                 };
-                self.scram.client_first(binding, &mut self.out)?;
+                // Work on a copy: nothing changes if the output is full.
+                let mut next = self.scram.clone();
+                let mut message = [0u8; 128];
+                let len = match next.client_first("", flag, &mut message) {
+                    Ok(len) => len,
+                    Err(e) => return self.auth_failed(auth_error(e)),
+                };
+                let data = Some(message.get(..len).unwrap_or_default());
+                self.out.push(&SaslInitialResponse { mechanism: next.mechanism(), data })?;
+                self.scram = next;
                 self.auth = Auth::Scram;
-                self.used_channel_binding = binding == scram::Binding::Plus;
+                self.used_channel_binding = flag == ChannelBindingFlag::TlsServerEndPoint;
                 Ok(None)
+            }
+            Authentication::SaslContinue { data } if self.auth == Auth::OAuthSent => {
+                // RFC 7628: the error document is acknowledged with one kvsep.
+                let Ok(document) = core::str::from_utf8(data) else {
+                    return self.auth_failed(AuthError::ScramFailed);
+                };
+                self.out.push(&SaslResponse { data: &[oauth::KVSEP] })?;
+                self.auth = Auth::OAuthRejected;
+                Ok(Some(Event::OAuthRejected { document }))
             }
             Authentication::SaslContinue { data } => {
                 if self.auth != Auth::Scram {
                     return self.auth_failed(AuthError::IncompleteExchange);
                 }
                 if let Err(e) = self.scram.server_first(data, self.config.max_scram_iterations) {
-                    return self.auth_failed(e);
+                    return self.auth_failed(auth_error(e));
                 }
                 Ok(Some(Event::PasswordRequired {
-                    method: PasswordMethod::ScramSha256 { channel_binding: self.scram.plus() },
+                    method: PasswordMethod::ScramSha256 { channel_binding: self.scram.uses_channel_binding() },
                 }))
             }
             Authentication::SaslFinal { data } => {
@@ -857,7 +921,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                     return self.auth_failed(AuthError::IncompleteExchange);
                 }
                 if let Err(e) = self.scram.server_final(data) {
-                    return self.auth_failed(e);
+                    return self.auth_failed(auth_error(e));
                 }
                 Ok(None)
             }
@@ -1037,6 +1101,46 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             }
         }
         Ok(Some(event))
+    }
+}
+
+/// The client-side [`AuthError`] for a failed SCRAM step.
+fn auth_error(e: SaslError) -> AuthError {
+    match e {
+        SaslError::TooManyIterations(n) => AuthError::TooManyIterations(n),
+        SaslError::OutOfOrder => AuthError::IncompleteExchange,
+        SaslError::ChannelBindingNegotiation => AuthError::ChannelBindingRequired,
+        _ => AuthError::ScramFailed,
+    }
+}
+
+/// SASLInitialResponse for OAUTHBEARER, written straight from the token so
+/// that long tokens need no intermediate buffer.
+struct OAuthInitialResponse<'a> {
+    token: &'a str,
+}
+
+impl OAuthInitialResponse<'_> {
+    const DISCOVERY_PREFIX: &'static [u8] = b"n,,\x01auth=";
+    const PREFIX: &'static [u8] = b"n,,\x01auth=Bearer ";
+    const SUFFIX: &'static [u8] = b"\x01\x01";
+}
+
+impl Encode for OAuthInitialResponse<'_> {
+    fn tag(&self) -> Option<u8> {
+        Some(b'p')
+    }
+
+    fn write_body<S: crate::write::Sink>(&self, sink: &mut S) -> Result<(), crate::EncodeError> {
+        sink.put_cstr(OAUTHBEARER.as_bytes())?;
+        // An empty token is a discovery request: `auth=` with no value.
+        let prefix = if self.token.is_empty() { Self::DISCOVERY_PREFIX } else { Self::PREFIX };
+        let len = prefix.len() + self.token.len() + Self::SUFFIX.len();
+        sink.put_i32(i32::try_from(len).map_err(|_| crate::EncodeError::TooLong)?);
+        sink.put_slice(prefix);
+        sink.put_slice(self.token.as_bytes());
+        sink.put_slice(Self::SUFFIX);
+        Ok(())
     }
 }
 
