@@ -197,6 +197,9 @@ pub enum Violation {
     NoUser,
     /// Unencrypted bytes pipelined after an SSLRequest or GSSENCRequest.
     DataAfterEncryptionRequest,
+    /// A SASL message (SCRAM or OAUTHBEARER) that breaks its mechanism's
+    /// rules: malformed, wrong mechanism, channel-binding or nonce mismatch.
+    Sasl(crate::auth::SaslError),
 }
 
 impl Violation {
@@ -205,6 +208,7 @@ impl Violation {
         match self {
             Violation::Malformed(e) => e.sqlstate(),
             Violation::NoUser => SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+            Violation::Sasl(e) => e.sqlstate(),
             Violation::UnexpectedMessage { .. } | Violation::DataAfterEncryptionRequest => SqlState::PROTOCOL_VIOLATION,
         }
     }

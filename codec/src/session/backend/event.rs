@@ -98,6 +98,13 @@ pub enum Event<'a> {
         /// The password, as the client sent it (its NUL stripped).
         password: &'a [u8],
     },
+    /// An OAUTHBEARER token arrived (the validator callback). Check it (its
+    /// signature or introspection, issuer, audience, expiry, scope) and that
+    /// it authorizes the startup user, then call `oauth_verified`.
+    OAuthToken {
+        /// The bearer token, already checked to be RFC 6750 `b64token` text.
+        token: &'a str,
+    },
     /// The client has authenticated. Call `accept` (which sends the
     /// parameters, key data and first ReadyForQuery) or `reject`.
     Authenticated,

@@ -5,6 +5,14 @@
 //! use postwire_codec::frontend::{ProtocolVersion, StartupMessage, StartupParams, Query};
 //! use postwire_codec::Encode;
 //!
+//! # struct Rng;
+//! # impl rand_core::TryRng for Rng {
+//! #     type Error = core::convert::Infallible;
+//! #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(4) }
+//! #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(4) }
+//! #     fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Self::Error> { d.fill(4); Ok(()) }
+//! # }
+//! # impl rand_core::TryCryptoRng for Rng {}
 //! let mut backend: Backend<[u8; 1024]> = Backend::new([0; 1024]);
 //! // What a client sends: a StartupMessage, then a Query.
 //! let params = [("user", "alice")];
@@ -18,7 +26,7 @@
 //!     let step = backend.handle_input(&input[at..len]);
 //!     let consumed = step.consumed;
 //!     match step.event {
-//!         Some(Event::Startup { .. }) => backend.authenticate(AuthMethod::Trust).unwrap(),
+//!         Some(Event::Startup { .. }) => backend.authenticate(AuthMethod::Trust, &mut Rng).unwrap(),
 //!         Some(Event::Authenticated) => {
 //!             backend.accept(&ServerParameters::default(), &BackendKey::new(1, &[1, 2, 3, 4]).unwrap()).unwrap()
 //!         }
@@ -50,7 +58,7 @@ use crate::{
     frontend::{FrontendMessage, ProtocolVersion, TargetKind},
     session::{CloseReason, OutputBuffer, SessionError, Violation, names::NameTable},
 };
-use startup::AuthExchange;
+use startup::{AuthStep, Exchange};
 use text::stack_format;
 
 /// What the machine waits for: the driver applies its timeouts to this.
@@ -129,9 +137,11 @@ enum State {
     /// `Startup` is out; `authenticate` or `reject` is due.
     AuthChoice,
     /// Reading authentication messages.
-    Authenticating(AuthExchange),
+    Authenticating(AuthStep),
     /// `PasswordReceived` is out; `password_verified` is due.
     PasswordCheck,
+    /// `OAuthToken` is out; `oauth_verified` is due.
+    TokenCheck,
     /// Authentication passed; `Authenticated` is the next event.
     AuthPassed,
     /// `Authenticated` is out; `accept` or `reject` is due.
@@ -167,6 +177,10 @@ pub struct Backend<B, const STATEMENTS: usize = 16, const PORTALS: usize = 8> {
     application_name: startup::UserName,
     /// Whether TLS was on when the session was accepted.
     encrypted_session: bool,
+    /// The `tls-server-end-point` hash for SCRAM-SHA-256-PLUS, when known.
+    tls_server_end_point: Option<startup::CertHash>,
+    /// Secrets and state of the authentication exchange under way.
+    exchange: Exchange,
     statements: NameTable<STATEMENTS>,
     portals: NameTable<PORTALS>,
 }
@@ -189,6 +203,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             user: startup::UserName::default(),
             application_name: startup::UserName::default(),
             encrypted_session: false,
+            tls_server_end_point: None,
+            exchange: Exchange::None,
             statements: NameTable::new(),
             portals: NameTable::new(),
         }
@@ -242,6 +258,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             State::TlsDecision { .. }
             | State::AuthChoice
             | State::PasswordCheck
+            | State::TokenCheck
             | State::AuthPassed
             | State::AcceptDecision
             | State::Replying(_) => Waiting::Driver,
@@ -263,6 +280,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             State::Startup { encrypted, first } => self.read_startup(input, encrypted, first),
             State::Authenticating(exchange) => self.read_auth(input, exchange),
             State::AuthPassed => {
+                // The exchange's secrets are no longer needed.
+                self.exchange = Exchange::None;
                 self.state = State::AcceptDecision;
                 event(0, Event::Authenticated)
             }
@@ -272,6 +291,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             | State::DirectTls
             | State::AuthChoice
             | State::PasswordCheck
+            | State::TokenCheck
             | State::AcceptDecision
             | State::Replying(_)
             | State::Closed(_) => Input { consumed: 0, event: None, needed: 0 },
@@ -573,6 +593,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             Violation::DataAfterEncryptionRequest => {
                 stack_format!("received unencrypted data after SSL request")
             }
+            Violation::Sasl(e) => stack_format!("{}", e.message()),
         };
         self.fatal(consumed, violation.sqlstate(), message.as_str(), CloseReason::ProtocolViolation(violation))
     }

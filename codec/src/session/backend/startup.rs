@@ -2,9 +2,14 @@
 
 use super::{Backend, Input, State, event, text::stack_format};
 use crate::{
-    DecodeError, Encode, Framed, SqlState,
+    DecodeError, Encode, EncodeError, Framed, SqlState,
+    auth::{
+        DiscoveryDocument, Md5Verifier, OAuthRequest, SaslError, ScramServer, ScramVerifier, StoredPassword,
+        oauth::{self, OAUTHBEARER},
+        scram::{MAX_CERT_HASH_LEN, SCRAM_SHA_256, SCRAM_SHA_256_PLUS},
+    },
     backend::{
-        Authentication, BackendKeyData, ErrorFields, ParameterStatus, ReadyForQuery, Severity, TransactionStatus,
+        Authentication, BackendKeyData, ErrorFields, List, ParameterStatus, ReadyForQuery, Severity, TransactionStatus,
     },
     frame::{frame_message, frame_startup, is_direct_tls},
     frontend::{FrontendMessage, ProtocolVersion, StartupPacket, StartupParams},
@@ -15,20 +20,84 @@ use crate::{
 /// The newest protocol minor version this backend speaks (3.2).
 const NEWEST_MINOR: u16 = 2;
 
-/// How the client must prove who it is; chosen per user by the driver.
+/// How the client must prove who it is; chosen per user by the driver, as
+/// a `pg_hba.conf` line would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum AuthMethod {
+pub enum AuthMethod<'a> {
     /// No proof: the client is in.
     Trust,
     /// A cleartext password, checked by the driver (`PasswordReceived`).
     Cleartext,
+    /// MD5 challenge-response against the role's stored password, checked by
+    /// the machine. As in PostgreSQL, a role whose password is a SCRAM
+    /// verifier is asked for SCRAM instead.
+    Md5 {
+        /// The role's password as stored (`StoredPassword::parse(rolpassword)`).
+        password: StoredPassword<'a>,
+    },
+    /// SCRAM-SHA-256, checked by the machine; SCRAM-SHA-256-PLUS is offered
+    /// too when the session is on TLS and the driver gave the certificate
+    /// hash ([`Backend::set_tls_server_end_point`]). A role whose password is
+    /// an MD5 verifier goes through a mock exchange that fails at the end,
+    /// as in PostgreSQL.
+    ScramSha256 {
+        /// The role's password as stored (`StoredPassword::parse(rolpassword)`).
+        password: StoredPassword<'a>,
+    },
+    /// OAUTHBEARER (PostgreSQL 18 `oauth`): the driver validates the token
+    /// (`OAuthToken`). `issuer` and `scope` go into the discovery document
+    /// sent to clients without a valid token.
+    OAuthBearer {
+        /// The issuer URL, e.g. `https://accounts.example.com`.
+        issuer: &'a str,
+        /// The scopes a token needs, space-separated.
+        scope: &'a str,
+    },
 }
 
-/// The exchange under way while authenticating.
+/// Where the authentication exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AuthExchange {
+pub(super) enum AuthStep {
+    /// A PasswordMessage with the cleartext password.
     Cleartext,
+    /// A PasswordMessage answering the MD5 challenge `salt`.
+    Md5 { salt: [u8; 4] },
+    /// SASLInitialResponse (SCRAM or OAUTHBEARER, per [`Exchange`]).
+    SaslInitial,
+    /// SASLResponse with the SCRAM client-first message (the initial
+    /// response came without data).
+    ScramClientFirst { plus: bool },
+    /// SASLResponse with the SCRAM client-final message.
+    ScramClientFinal,
+    /// SASLResponse with the OAUTHBEARER initial response (the initial
+    /// response came without data).
+    OAuthInitial,
+    /// The client's `\x01` after the OAUTHBEARER error document.
+    OAuthErrorAck,
+}
+
+/// Secrets and state of the exchange, kept out of the small `State`.
+#[derive(Debug, Clone)]
+pub(super) enum Exchange {
+    None,
+    Md5(Md5Verifier),
+    Scram(ScramServer),
+    OAuth(DiscoveryDocument),
+}
+
+/// The `tls-server-end-point` channel-binding data: the hash of the
+/// server's certificate.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CertHash {
+    bytes: [u8; MAX_CERT_HASH_LEN],
+    len: u8,
+}
+
+impl CertHash {
+    fn get(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
 }
 
 /// A user or application name, kept to PostgreSQL's 63 significant bytes.
@@ -237,6 +306,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
                 self.version = ProtocolVersion { major: 3, minor: if newest_version >= 2 { 2 } else { 0 } };
                 self.user = UserName::new(user);
                 self.application_name = UserName::new(startup.get("application_name").unwrap_or(""));
+                // Remembered for the rest of the session (the state forgets it).
+                self.encrypted_session = encrypted;
                 self.state = State::AuthChoice;
                 event(
                     consumed,
@@ -266,7 +337,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
         }
     }
 
-    pub(super) fn read_auth<'a>(&mut self, input: &'a [u8], exchange: AuthExchange) -> Input<'a> {
+    pub(super) fn read_auth<'a>(&mut self, input: &'a [u8], step: AuthStep) -> Input<'a> {
         let (raw, consumed) = match frame_message(input, &self.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
             Ok(Framed::Incomplete { needed }) => return Input { consumed: 0, event: None, needed },
@@ -284,15 +355,138 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             }
             Err(e) => return self.violation(consumed, Violation::Malformed(e)),
         };
-        match exchange {
-            AuthExchange::Cleartext => match response.as_password() {
+        match step {
+            AuthStep::Cleartext => match response.as_password() {
                 Ok(p) => {
                     self.state = State::PasswordCheck;
                     event(consumed, Event::PasswordReceived { password: p.password })
                 }
                 Err(e) => self.violation(consumed, Violation::Malformed(e)),
             },
+            AuthStep::Md5 { salt } => match response.as_password() {
+                Ok(p) => {
+                    let ok = matches!(&self.exchange, Exchange::Md5(v) if v.verify_response(salt, p.password));
+                    self.auth_outcome(consumed, ok)
+                }
+                Err(e) => self.violation(consumed, Violation::Malformed(e)),
+            },
+            AuthStep::SaslInitial => match response.as_sasl_initial_response() {
+                Ok(initial) => self.read_sasl_initial(consumed, initial.mechanism, initial.data),
+                Err(e) => self.violation(consumed, Violation::Malformed(e)),
+            },
+            AuthStep::ScramClientFirst { plus } => {
+                let mechanism = if plus { SCRAM_SHA_256_PLUS } else { SCRAM_SHA_256 };
+                self.scram_client_first(consumed, mechanism, response.body)
+            }
+            AuthStep::ScramClientFinal => {
+                let mut server_final = [0u8; 64];
+                let result = match &mut self.exchange {
+                    Exchange::Scram(server) => server.client_final(response.body, &mut server_final),
+                    _ => Err(SaslError::OutOfOrder),
+                };
+                match result {
+                    Ok(len) => {
+                        let data = server_final.get(..len).unwrap_or_default();
+                        if self.out.push(&Authentication::SaslFinal { data }).is_err() {
+                            return self.output_overflow(consumed);
+                        }
+                        self.auth_outcome(consumed, true)
+                    }
+                    Err(SaslError::InvalidProof) => self.auth_outcome(consumed, false),
+                    Err(e) => self.violation(consumed, Violation::Sasl(e)),
+                }
+            }
+            AuthStep::OAuthInitial => self.oauth_initial(consumed, response.body),
+            AuthStep::OAuthErrorAck => {
+                if oauth::is_error_acknowledgement(response.body) {
+                    self.fail_authentication();
+                    event(consumed, Event::Ended { reason: CloseReason::AuthenticationFailed })
+                } else {
+                    self.violation(consumed, Violation::Sasl(SaslError::MalformedOAuth))
+                }
+            }
         }
+    }
+
+    /// A password check the machine did itself: in, or FATAL.
+    fn auth_outcome<'a>(&mut self, consumed: usize, ok: bool) -> Input<'a> {
+        if ok {
+            self.state = State::AuthPassed;
+            Input { consumed, event: None, needed: 0 }
+        } else {
+            self.fail_authentication();
+            event(consumed, Event::Ended { reason: CloseReason::AuthenticationFailed })
+        }
+    }
+
+    fn read_sasl_initial<'a>(&mut self, consumed: usize, mechanism: &str, data: Option<&'a [u8]>) -> Input<'a> {
+        let offered = match &self.exchange {
+            Exchange::Scram(server) => server.mechanisms().contains(&mechanism),
+            Exchange::OAuth(_) => mechanism == OAUTHBEARER,
+            _ => false,
+        };
+        if !offered {
+            return self.violation(consumed, Violation::Sasl(SaslError::InvalidMechanism));
+        }
+        let oauth = matches!(self.exchange, Exchange::OAuth(_));
+        match data {
+            Some(data) if oauth => self.oauth_initial(consumed, data),
+            Some(data) => self.scram_client_first(consumed, mechanism, data),
+            // No initial response: an empty challenge asks for it.
+            None => {
+                if self.out.push(&Authentication::SaslContinue { data: &[] }).is_err() {
+                    return self.output_overflow(consumed);
+                }
+                self.state = State::Authenticating(if oauth {
+                    AuthStep::OAuthInitial
+                } else {
+                    AuthStep::ScramClientFirst { plus: mechanism == SCRAM_SHA_256_PLUS }
+                });
+                Input { consumed, event: None, needed: 0 }
+            }
+        }
+    }
+
+    fn scram_client_first<'a>(&mut self, consumed: usize, mechanism: &str, message: &[u8]) -> Input<'a> {
+        let mut server_first = [0u8; 512];
+        let result = match &mut self.exchange {
+            Exchange::Scram(server) => server.client_first(mechanism, message, &mut server_first),
+            _ => Err(SaslError::OutOfOrder),
+        };
+        match result {
+            Ok(len) => {
+                let data = server_first.get(..len).unwrap_or_default();
+                if self.out.push(&Authentication::SaslContinue { data }).is_err() {
+                    return self.output_overflow(consumed);
+                }
+                self.state = State::Authenticating(AuthStep::ScramClientFinal);
+                Input { consumed, event: None, needed: 0 }
+            }
+            Err(e) => self.violation(consumed, Violation::Sasl(e)),
+        }
+    }
+
+    fn oauth_initial<'a>(&mut self, consumed: usize, message: &'a [u8]) -> Input<'a> {
+        match oauth::parse_client_response(message) {
+            Ok(OAuthRequest::Token(token)) => {
+                self.state = State::TokenCheck;
+                event(consumed, Event::OAuthToken { token })
+            }
+            // Discovery, or a token that is not even well-formed: the error
+            // document, then failure once the client acknowledges it.
+            Ok(_) => match self.send_oauth_error() {
+                Ok(()) => Input { consumed, event: None, needed: 0 },
+                Err(_) => self.output_overflow(consumed),
+            },
+            Err(e) => self.violation(consumed, Violation::Sasl(e)),
+        }
+    }
+
+    fn send_oauth_error(&mut self) -> Result<(), SessionError> {
+        let Exchange::OAuth(document) = &self.exchange else { return Err(SessionError::OutOfOrder) };
+        self.out.push(&Authentication::SaslContinue { data: document.as_bytes() })?;
+        self.state = State::Authenticating(AuthStep::OAuthErrorAck);
+        Ok(())
     }
 
     /// Answers `TlsRequested` with `S`: transmit it, run the TLS handshake,
@@ -328,14 +522,81 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
         }
     }
 
-    /// Answers `Startup`: asks the client for proof of identity, `method`'s way.
-    pub fn authenticate(&mut self, method: AuthMethod) -> Result<(), SessionError> {
+    /// Gives the `tls-server-end-point` channel-binding data: the hash of
+    /// the server's TLS certificate (RFC 5929: SHA-256 when the certificate
+    /// is signed with MD5 or SHA-1, else the signature's hash). With it,
+    /// SCRAM offers SCRAM-SHA-256-PLUS. Call after the TLS handshake and
+    /// before `authenticate`.
+    pub fn set_tls_server_end_point(&mut self, cert_hash: &[u8]) -> Result<(), SessionError> {
+        let before_auth = matches!(self.state, State::Startup { encrypted: true, .. } | State::AuthChoice);
+        if !before_auth || !self.is_encrypted() {
+            return Err(SessionError::OutOfOrder);
+        }
+        if cert_hash.is_empty() {
+            return Err(SessionError::Encode(EncodeError::InvalidValue));
+        }
+        let mut hash = CertHash { bytes: [0; MAX_CERT_HASH_LEN], len: cert_hash.len() as u8 };
+        hash.bytes.get_mut(..cert_hash.len()).ok_or(EncodeError::TooLong)?.copy_from_slice(cert_hash);
+        self.tls_server_end_point = Some(hash);
+        Ok(())
+    }
+
+    /// Answers `Startup`: asks the client for proof of identity, `method`'s
+    /// way. `rng` draws the salt or nonce the method needs (MD5 salt, SCRAM
+    /// nonce, a salt for a plaintext password used with SCRAM).
+    ///
+    /// Next: keep feeding input. Trust, MD5 and SCRAM lead to
+    /// `Authenticated` (or a FATAL 28P01 and `Ended`); cleartext to
+    /// `PasswordReceived`; OAUTHBEARER to `OAuthToken` (or FATAL 28000).
+    pub fn authenticate<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        method: AuthMethod<'_>,
+        rng: &mut R,
+    ) -> Result<(), SessionError> {
         let State::AuthChoice = self.state else { return Err(SessionError::OutOfOrder) };
+        let hash = self.tls_server_end_point.filter(|_| self.is_encrypted());
+        let hash = hash.as_ref().map(CertHash::get);
+        let scram = |password: StoredPassword<'_>, rng: &mut R| {
+            match password {
+                StoredPassword::Scram(v) => ScramServer::new(v, hash, rng),
+                StoredPassword::Plaintext(p) => ScramServer::new(ScramVerifier::generate(p, rng), hash, rng),
+                // No SCRAM secret: PostgreSQL's mock exchange.
+                StoredPassword::Md5(_) => Ok(ScramServer::doomed(hash, rng)),
+            }
+            .map_err(|_| SessionError::Encode(EncodeError::InvalidValue))
+        };
+        let md5 = match method {
+            AuthMethod::Md5 { password: StoredPassword::Md5(v) } => Some(v),
+            AuthMethod::Md5 { password: StoredPassword::Plaintext(p) } => {
+                Some(Md5Verifier::derive(self.user.as_str().as_bytes(), p))
+            }
+            _ => None,
+        };
         match method {
             AuthMethod::Trust => self.state = State::AuthPassed,
             AuthMethod::Cleartext => {
                 self.out.push(&Authentication::CleartextPassword)?;
-                self.state = State::Authenticating(AuthExchange::Cleartext);
+                self.state = State::Authenticating(AuthStep::Cleartext);
+            }
+            AuthMethod::Md5 { .. } if md5.is_some() => {
+                let mut salt = [0u8; 4];
+                rng.fill_bytes(&mut salt);
+                self.out.push(&Authentication::Md5Password { salt })?;
+                self.exchange = md5.map_or(Exchange::None, Exchange::Md5);
+                self.state = State::Authenticating(AuthStep::Md5 { salt });
+            }
+            // A SCRAM secret turns MD5 into SCRAM, as in PostgreSQL.
+            AuthMethod::Md5 { password } | AuthMethod::ScramSha256 { password } => {
+                let server = scram(password, rng)?;
+                self.out.push(&Authentication::Sasl { mechanisms: List::from_slice(server.mechanisms()) })?;
+                self.exchange = Exchange::Scram(server);
+                self.state = State::Authenticating(AuthStep::SaslInitial);
+            }
+            AuthMethod::OAuthBearer { issuer, scope } => {
+                let document = DiscoveryDocument::new(issuer, scope).map_err(|_| EncodeError::TooLong)?;
+                self.out.push(&Authentication::Sasl { mechanisms: List::from_slice(&[OAUTHBEARER]) })?;
+                self.exchange = Exchange::OAuth(document);
+                self.state = State::Authenticating(AuthStep::SaslInitial);
             }
         }
         Ok(())
@@ -353,9 +614,35 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
         Ok(())
     }
 
+    /// Answers `OAuthToken`: `true` lets the client in (the next event is
+    /// `Authenticated`); `false` sends the discovery document, and once the
+    /// client acknowledges it, FATAL 28000 ends the session.
+    pub fn oauth_verified(&mut self, ok: bool) -> Result<(), SessionError> {
+        let State::TokenCheck = self.state else { return Err(SessionError::OutOfOrder) };
+        if ok {
+            self.state = State::AuthPassed;
+            Ok(())
+        } else {
+            self.send_oauth_error()
+        }
+    }
+
+    /// FATAL with PostgreSQL's message for the method: 28P01 for passwords,
+    /// 28000 for OAuth. Ends the session.
     pub(super) fn fail_authentication(&mut self) {
-        let message = stack_format!("password authentication failed for user \"{}\"", self.user.as_str());
-        let _ = self.queue_error(&ErrorFields::new(Severity::Fatal, SqlState::INVALID_PASSWORD, message.as_str()));
+        let user = self.user;
+        let (code, message) = match self.exchange {
+            Exchange::OAuth(_) => (
+                SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                stack_format!("OAuth bearer authentication failed for user \"{}\"", user.as_str()),
+            ),
+            _ => (
+                SqlState::INVALID_PASSWORD,
+                stack_format!("password authentication failed for user \"{}\"", user.as_str()),
+            ),
+        };
+        let _ = self.queue_error(&ErrorFields::new(Severity::Fatal, code, message.as_str()));
+        self.exchange = Exchange::None;
         self.state = State::Closed(CloseReason::AuthenticationFailed);
     }
 
@@ -400,7 +687,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
     /// (53300 too many connections, 3D000 no such database, 28000 no TLS…).
     /// Allowed in answer to `Startup` or `Authenticated`.
     pub fn reject(&mut self, fields: &ErrorFields<'_>) -> Result<(), SessionError> {
-        if !matches!(self.state, State::AuthChoice | State::AcceptDecision | State::PasswordCheck) {
+        if !matches!(self.state, State::AuthChoice | State::AcceptDecision | State::PasswordCheck | State::TokenCheck) {
             return Err(SessionError::OutOfOrder);
         }
         let fatal = ErrorFields { severity: Severity::Fatal, ..*fields };

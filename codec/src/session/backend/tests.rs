@@ -15,6 +15,26 @@ use crate::{
 
 type Machine = Backend<Vec<u8>, 4, 2>;
 
+/// Deterministic "randomness": counts up.
+struct CountingRng(u8);
+impl rand_core::TryRng for CountingRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from(self.0))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from(self.0))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for b in dst {
+            self.0 = self.0.wrapping_add(1);
+            *b = self.0;
+        }
+        Ok(())
+    }
+}
+impl rand_core::TryCryptoRng for CountingRng {}
+
 /// A client's bytes and the machine, with the input consumed as events come.
 struct Harness {
     backend: Machine,
@@ -92,7 +112,7 @@ impl Harness {
         let params = [("user", "alice"), ("database", "db"), ("application_name", "psql")];
         h.send(&StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) });
         assert!(h.next().unwrap().starts_with("Startup"));
-        h.backend.authenticate(AuthMethod::Trust).unwrap();
+        h.backend.authenticate(AuthMethod::Trust, &mut CountingRng(0)).unwrap();
         assert_eq!(h.next().as_deref(), Some("Authenticated"));
         h.backend.accept(&ServerParameters::DEFAULT, &BackendKey::new(7, &[1, 2, 3, 4]).unwrap()).unwrap();
         let out = h.output();
@@ -254,14 +274,14 @@ fn cleartext_password_success_and_failure() {
         let mut h = Harness::new();
         h.send(&startup);
         h.next().unwrap();
-        h.backend.authenticate(AuthMethod::Cleartext).unwrap();
+        h.backend.authenticate(AuthMethod::Cleartext, &mut CountingRng(0)).unwrap();
         assert_eq!(h.output(), b"R");
         h.send(&Query { sql: "SELECT 1" });
         assert!(h.next().unwrap().contains("UnexpectedMessage"), "nothing but auth before auth");
         let mut h = Harness::new();
         h.send(&startup);
         h.next().unwrap();
-        h.backend.authenticate(AuthMethod::Cleartext).unwrap();
+        h.backend.authenticate(AuthMethod::Cleartext, &mut CountingRng(0)).unwrap();
         h.output();
         h.send(&PasswordMessage { password: b"secret" });
         assert_eq!(h.next().as_deref(), Some("PasswordReceived { password: [115, 101, 99, 114, 101, 116] }"));
@@ -397,9 +417,186 @@ fn output_full_is_retryable_and_changes_nothing() {
     m.encode(&mut input).unwrap();
     let step = backend.handle_input(&input);
     assert!(step.event.is_some());
-    backend.authenticate(AuthMethod::Trust).unwrap();
+    backend.authenticate(AuthMethod::Trust, &mut CountingRng(0)).unwrap();
     assert_eq!(backend.handle_input(&[]).event, Some(Event::Authenticated));
     let key = BackendKey::new(1, &[0; 4]).unwrap();
     assert!(matches!(backend.accept(&ServerParameters::DEFAULT, &key), Err(SessionError::OutputFull(_))));
     assert!(backend.pending_output().is_empty(), "all or nothing");
+}
+
+/// A harness after Startup as "bob", with `method` chosen; the
+/// authentication request is consumed from the output and returned.
+fn authenticating(method: AuthMethod<'_>) -> (Harness, Vec<u8>) {
+    let mut h = Harness::new();
+    let params = [("user", "bob")];
+    h.send(&StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) });
+    assert!(h.next().unwrap().starts_with("Startup"));
+    h.backend.authenticate(method, &mut CountingRng(0)).unwrap();
+    let out = h.backend.pending_output().to_vec();
+    h.backend.consume_output(out.len());
+    (h, out)
+}
+
+fn scram_method() -> AuthMethod<'static> {
+    AuthMethod::ScramSha256 { password: StoredPassword::Plaintext(b"pw") }
+}
+
+use crate::auth::StoredPassword;
+use crate::frontend::{SaslInitialResponse, SaslResponse};
+
+#[test]
+fn md5_challenge_checked_by_the_machine() {
+    for (password, ok) in [(&b"secret"[..], true), (b"wrong", false)] {
+        let stored = StoredPassword::Plaintext(b"secret");
+        let (mut h, out) = authenticating(AuthMethod::Md5 { password: stored });
+        // CountingRng: the salt is 1, 2, 3, 4.
+        assert_eq!(out, b"R\0\0\0\x0c\0\0\0\x05\x01\x02\x03\x04");
+        let response = crate::auth::md5::client_response(b"bob", password, [1, 2, 3, 4]);
+        h.send(&PasswordMessage { password: &response });
+        if ok {
+            assert_eq!(h.next().as_deref(), Some("Authenticated"));
+        } else {
+            assert!(h.next().unwrap().contains("AuthenticationFailed"));
+            assert_eq!(h.error_code(), "28P01");
+        }
+    }
+    // A stored MD5 verifier works the same; a SCRAM verifier turns MD5 into SCRAM.
+    let verifier = crate::auth::Md5Verifier::derive(b"bob", b"secret");
+    let (mut h, _) = authenticating(AuthMethod::Md5 { password: StoredPassword::Md5(verifier) });
+    h.send(&PasswordMessage { password: &verifier.response([1, 2, 3, 4]) });
+    assert_eq!(h.next().as_deref(), Some("Authenticated"));
+    let scram = crate::auth::ScramVerifier::derive(b"pw", b"salt", 16).unwrap();
+    let (_, out) = authenticating(AuthMethod::Md5 { password: StoredPassword::Scram(scram) });
+    assert_eq!(out, b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0");
+}
+
+#[test]
+fn scram_protocol_violations_are_fatal_08p01() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("SCRAM-SHA-256", b"n,,n=,r=", "08P01"),
+        ("SCRAM-SHA-256", b"x", "08P01"),
+        ("SCRAM-SHA-256-PLUS", b"p=tls-server-end-point,,n=,r=abc", "08P01"),
+        ("OAUTHBEARER", b"n,,\x01auth=\x01\x01", "08P01"),
+        ("SCRAM-SHA-256", b"n,a=x,n=,r=abc", "0A000"),
+        ("SCRAM-SHA-256", b"n,,m=ext,n=,r=abc", "0A000"),
+    ];
+    for (mechanism, data, code) in cases {
+        let (mut h, _) = authenticating(scram_method());
+        h.send(&SaslInitialResponse { mechanism, data: Some(data) });
+        assert!(h.next().unwrap().contains("Sasl"));
+        assert_eq!(h.error_code(), *code, "{mechanism} {data:?}");
+        assert!(h.backend.is_closed());
+    }
+    // Anything but the expected message: 08P01.
+    let (mut h, _) = authenticating(scram_method());
+    h.send(&Query { sql: "SELECT 1" });
+    assert!(h.next().unwrap().contains("UnexpectedMessage"));
+    assert_eq!(h.error_code(), "08P01");
+    // A malformed client-final, and a wrong nonce.
+    for final_message in [&b"c=biws"[..], b"c=biws,r=abcX,p=AAAA"] {
+        let (mut h, _) = authenticating(scram_method());
+        h.send(&SaslInitialResponse { mechanism: "SCRAM-SHA-256", data: Some(b"n,,n=,r=abc") });
+        assert_eq!(h.next(), None);
+        assert_eq!(h.output(), b"R");
+        h.send(&SaslResponse { data: final_message });
+        assert!(h.next().unwrap().contains("Sasl"));
+        assert_eq!(h.error_code(), "08P01");
+    }
+}
+
+#[test]
+fn scram_initial_response_without_data_gets_an_empty_challenge() {
+    let (mut h, _) = authenticating(scram_method());
+    h.send(&SaslInitialResponse { mechanism: "SCRAM-SHA-256", data: None });
+    assert_eq!(h.next(), None);
+    assert_eq!(h.backend.pending_output(), b"R\0\0\0\x08\0\0\0\x0b");
+    h.output();
+    h.send(&SaslResponse { data: b"n,,n=,r=abc" });
+    assert_eq!(h.next(), None);
+    let out = h.backend.pending_output().to_vec();
+    assert!(out.windows(5).any(|w| w == b"r=abc"), "{out:?}");
+}
+
+#[test]
+fn channel_binding_data_only_on_tls_and_before_auth() {
+    let mut h = Harness::new();
+    assert_eq!(h.backend.set_tls_server_end_point(&[1; 32]), Err(SessionError::OutOfOrder));
+    h.send(&SslRequest);
+    assert_eq!(h.next().as_deref(), Some("TlsRequested"));
+    h.backend.accept_tls().unwrap();
+    h.output();
+    assert!(h.backend.set_tls_server_end_point(&[]).is_err());
+    assert!(h.backend.set_tls_server_end_point(&[1; 65]).is_err());
+    h.backend.set_tls_server_end_point(&[1; 32]).unwrap();
+    let params = [("user", "bob")];
+    h.send(&StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) });
+    h.next().unwrap();
+    h.backend.authenticate(scram_method(), &mut CountingRng(0)).unwrap();
+    assert_eq!(h.backend.pending_output(), b"R\0\0\0\x2a\0\0\0\x0aSCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
+    assert_eq!(h.backend.set_tls_server_end_point(&[1; 32]), Err(SessionError::OutOfOrder));
+}
+
+#[test]
+fn oauth_token_discovery_and_rejection() {
+    let method = AuthMethod::OAuthBearer { issuer: "https://issuer.example", scope: "openid" };
+    let document = br#"{ "status": "invalid_token", "openid-configuration": "https://issuer.example/.well-known/openid-configuration", "scope": "openid" }"#;
+    let (_, out) = authenticating(method);
+    assert_eq!(out, b"R\0\0\0\x15\0\0\0\x0aOAUTHBEARER\0\0");
+
+    // Accepted token: no SASLFinal, straight to Authenticated.
+    let (mut h, _) = authenticating(method);
+    h.send(&SaslInitialResponse { mechanism: "OAUTHBEARER", data: Some(b"n,,\x01auth=Bearer tok\x01\x01") });
+    assert_eq!(h.next().as_deref(), Some("OAuthToken { token: \"tok\" }"));
+    assert_eq!(h.backend.waiting_for(), Waiting::Driver);
+    assert_eq!(h.backend.password_verified(true), Err(SessionError::OutOfOrder));
+    h.backend.oauth_verified(true).unwrap();
+    assert_eq!(h.next().as_deref(), Some("Authenticated"));
+    assert!(h.output().is_empty());
+
+    // Refused token, and a discovery request: the document, then 28000 after the client's kvsep.
+    for refuse in [true, false] {
+        let (mut h, _) = authenticating(method);
+        let data: &[u8] = if refuse { b"n,,\x01auth=Bearer tok\x01\x01" } else { b"n,,\x01auth=\x01\x01" };
+        h.send(&SaslInitialResponse { mechanism: "OAUTHBEARER", data: Some(data) });
+        if refuse {
+            assert!(h.next().unwrap().starts_with("OAuthToken"));
+            h.backend.oauth_verified(false).unwrap();
+        } else {
+            assert_eq!(h.next(), None);
+        }
+        let out = h.backend.pending_output().to_vec();
+        h.backend.consume_output(out.len());
+        assert_eq!(&out[..9], b"R\0\0\0\x8b\0\0\0\x0b");
+        assert_eq!(&out[9..], &document[..]);
+        h.send(&SaslResponse { data: b"\x01" });
+        assert!(h.next().unwrap().contains("AuthenticationFailed"));
+        let bytes = h.backend.pending_output().to_vec();
+        let text = std::string::String::from_utf8_lossy(&bytes);
+        assert!(text.contains("C28000"), "{text}");
+        assert!(text.contains("OAuth bearer authentication failed for user \"bob\""), "{text}");
+    }
+
+    // Without initial data: an empty challenge, then the response.
+    let (mut h, _) = authenticating(method);
+    h.send(&SaslInitialResponse { mechanism: "OAUTHBEARER", data: None });
+    assert_eq!(h.next(), None);
+    assert_eq!(h.output(), b"R");
+    h.send(&SaslResponse { data: b"n,,\x01auth=Bearer abc\x01\x01" });
+    assert!(h.next().unwrap().starts_with("OAuthToken"));
+
+    // A wrong acknowledgement, and a malformed message: 08P01.
+    let (mut h, _) = authenticating(method);
+    h.send(&SaslInitialResponse { mechanism: "OAUTHBEARER", data: Some(b"n,,\x01auth=\x01\x01") });
+    assert_eq!(h.next(), None);
+    h.output();
+    h.send(&SaslResponse { data: b"\x01\x01" });
+    assert!(h.next().unwrap().contains("MalformedOAuth"));
+    assert_eq!(h.error_code(), "08P01");
+    let (mut h, _) = authenticating(method);
+    h.send(&SaslInitialResponse { mechanism: "OAUTHBEARER", data: Some(b"n,,auth=x") });
+    assert!(h.next().unwrap().contains("MalformedOAuth"));
+    assert_eq!(h.error_code(), "08P01");
+    let (mut h, _) = authenticating(method);
+    h.send(&SaslInitialResponse { mechanism: "SCRAM-SHA-256", data: Some(b"n,,n=,r=abc") });
+    assert!(h.next().unwrap().contains("InvalidMechanism"));
 }
