@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{StreamExt, future, stream};
+use postwire_codec::auth::{Md5Verifier, StoredPassword, scram::ScramVerifier};
 use postwire_codec::backend::{DataRowWriter, ErrorFields, FieldDescription, Severity, TransactionStatus};
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, Event, ServerParameters};
 use postwire_codec::{EncodeError, Format, SqlState, oid};
@@ -30,7 +31,7 @@ struct Portal {
 }
 
 struct Server {
-    auth: AuthMethod,
+    auth: AuthMethod<'static>,
     password: &'static [u8],
     cancels: Cancels,
     next_pid: i32,
@@ -78,7 +79,7 @@ async fn serve(stream: DuplexStream, server: Arc<Server>) {
                 continue;
             };
             match event {
-                Event::Startup { .. } => backend.authenticate(server.auth).unwrap(),
+                Event::Startup { .. } => backend.authenticate(server.auth, &mut rand::rng()).unwrap(),
                 Event::PasswordReceived { password } => backend.password_verified(password == server.password).unwrap(),
                 Event::Authenticated => {
                     let mut rng = rand::rng();
@@ -227,7 +228,7 @@ async fn connect(server: Arc<Server>, config: &Config) -> (Client, tokio::task::
     (client, messages)
 }
 
-fn server(auth: AuthMethod) -> Arc<Server> {
+fn server(auth: AuthMethod<'static>) -> Arc<Server> {
     Arc::new(Server { auth, password: b"pencil", cancels: Cancels::default(), next_pid: 4242 })
 }
 
@@ -273,6 +274,36 @@ async fn cleartext_password_login_and_rejection() {
     let db = err.as_db_error().expect("a server error");
     assert_eq!(db.code().code(), "28P01");
     assert_eq!(db.message(), "password authentication failed for user \"alice\"");
+}
+
+/// Logs in with "pencil" (must work) and "wrong" (must fail with 28P01).
+async fn password_login_and_rejection(auth: AuthMethod<'static>) {
+    let (client, _) = connect(server(auth), &config()).await;
+    assert_eq!(client.simple_query("SELECT 1").await.unwrap().len(), 3);
+
+    let (client_end, server_end) = tokio::io::duplex(4096);
+    tokio::spawn(serve(server_end, server(auth)));
+    let mut wrong = config();
+    wrong.password("wrong");
+    let err = wrong.connect_raw(client_end, NoTls).await.err().expect("login must fail");
+    let db = err.as_db_error().expect("a server error");
+    assert_eq!(db.code().code(), "28P01");
+    assert_eq!(db.message(), "password authentication failed for user \"alice\"");
+}
+
+#[tokio::test]
+async fn scram_sha_256_login_and_rejection() {
+    let verifier = ScramVerifier::generate(b"pencil", &mut rand::rng());
+    password_login_and_rejection(AuthMethod::ScramSha256 { password: StoredPassword::Scram(verifier) }).await;
+    // A plaintext stored password works for SCRAM too.
+    password_login_and_rejection(AuthMethod::ScramSha256 { password: StoredPassword::Plaintext(b"pencil") }).await;
+}
+
+#[tokio::test]
+async fn md5_login_and_rejection() {
+    let verifier = Md5Verifier::derive(b"alice", b"pencil");
+    password_login_and_rejection(AuthMethod::Md5 { password: StoredPassword::Md5(verifier) }).await;
+    password_login_and_rejection(AuthMethod::Md5 { password: StoredPassword::Plaintext(b"pencil") }).await;
 }
 
 #[tokio::test]
