@@ -962,7 +962,9 @@ mod tests {
         assert_eq!(ok, b"r=abcsrv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
         assert!(first(None, SCRAM_SHA_256, b"y,,n=,r=abc").is_ok());
         assert!(first(None, SCRAM_SHA_256, b"n,,n=someone,r=abc,q=ext").is_ok());
-        let cases: &[(Option<&[u8]>, &str, &[u8], SaslError)] = &[
+        // (offered cert hash, mechanism, client-first, expected error)
+        type Case<'a> = (Option<&'a [u8]>, &'a str, &'a [u8], SaslError);
+        let cases: &[Case<'_>] = &[
             (None, SCRAM_SHA_256_PLUS, b"p=tls-server-end-point,,n=,r=abc", SaslError::InvalidMechanism),
             (None, "SCRAM-SHA-1", b"n,,n=,r=abc", SaslError::InvalidMechanism),
             (Some(&hash), SCRAM_SHA_256, b"y,,n=,r=abc", SaslError::ChannelBindingNegotiation),
