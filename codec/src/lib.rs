@@ -32,7 +32,14 @@
 //! - none by default: `no_std`, no allocation;
 //! - `alloc`: `Vec`-based conveniences; `std`: implies `alloc`;
 //! - `bytes`: `BufMut` encoding and zero-copy frame splitting off `BytesMut`;
-//! - `defmt`: `defmt::Format` on messages and errors.
+//! - `defmt`: `defmt::Format` on messages and errors;
+//! - `saslprep`: SASLprep of non-ASCII SCRAM passwords, as PostgreSQL does
+//!   (implies `std`).
+//!
+//! ## Authentication
+//! [`auth`] has SCRAM-SHA-256(-PLUS) verifiers in PostgreSQL's format and
+//! both sides of the exchange, MD5 verifiers and OAUTHBEARER, with no
+//! allocation; the session machines use it.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
