@@ -363,7 +363,8 @@ impl ScramServer {
 
     /// Like [`new`](Self::new) with a given server nonce (printable ASCII
     /// without `,`, at most 64 bytes): for test vectors. Real exchanges need
-    /// a fresh random nonce each time.
+    /// a fresh random nonce each time. Fails with `MalformedScram` for a bad
+    /// nonce, `TooLong` for a hash that is empty or over 64 bytes.
     pub fn with_server_nonce(
         verifier: ScramVerifier,
         tls_server_end_point: Option<&[u8]>,

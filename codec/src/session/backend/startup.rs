@@ -408,11 +408,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
         }
     }
 
-    /// A password check the machine did itself: in, or FATAL.
+    /// A password check the machine did itself: in (`Authenticated` right
+    /// away), or FATAL.
     fn auth_outcome<'a>(&mut self, consumed: usize, ok: bool) -> Input<'a> {
         if ok {
-            self.state = State::AuthPassed;
-            Input { consumed, event: None, needed: 0 }
+            self.exchange = Exchange::None;
+            self.state = State::AcceptDecision;
+            event(consumed, Event::Authenticated)
         } else {
             self.fail_authentication();
             event(consumed, Event::Ended { reason: CloseReason::AuthenticationFailed })
