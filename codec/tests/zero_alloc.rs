@@ -185,3 +185,46 @@ fn the_counter_sees_allocations() {
     assert_eq!(v.len(), 64);
     assert!(allocations >= 1, "the counting allocator must notice a Vec");
 }
+
+#[test]
+fn authentication_exchanges_allocate_nothing() {
+    use postwire_codec::auth::{Md5Verifier, oauth, scram};
+    struct FixedRng;
+    impl rand_core::TryRng for FixedRng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(9)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(9)
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Self::Error> {
+            d.fill(9);
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for FixedRng {}
+
+    let (finished, allocations) = allocations_in(|| {
+        let verifier = scram::ScramVerifier::derive(b"pencil", b"salt", 16).unwrap();
+        let text = verifier.to_text();
+        let verifier = scram::ScramVerifier::parse(&text).unwrap();
+        let mut server = scram::ScramServer::new(verifier, Some(&[1; 32]), &mut FixedRng).unwrap();
+        let mut client = scram::ScramClient::new(&mut FixedRng);
+        let (mut a, mut b) = ([0u8; 512], [0u8; 512]);
+        let flag = scram::ChannelBindingFlag::TlsServerEndPoint;
+        let n = client.client_first("", flag, &mut a).unwrap();
+        let m = server.client_first(client.mechanism(), &a[..n], &mut b).unwrap();
+        client.server_first(&b[..m], 4096).unwrap();
+        let n = client.client_final(b"pencil", Some(&[1; 32]), &mut a).unwrap();
+        let m = server.client_final(&a[..n], &mut b).unwrap();
+        client.server_final(&b[..m]).unwrap();
+        let md5 = Md5Verifier::derive(b"bob", b"secret");
+        let md5_ok = md5.verify_response([1, 2, 3, 4], &md5.response([1, 2, 3, 4]));
+        let token = oauth::parse_client_response(b"n,,\x01auth=Bearer abc\x01\x01").is_ok();
+        let document = oauth::DiscoveryDocument::new("https://issuer", "openid").is_ok();
+        client.is_finished() && md5_ok && token && document
+    });
+    assert!(finished);
+    assert_eq!(allocations, 0, "authentication allocated");
+}

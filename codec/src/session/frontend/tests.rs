@@ -367,3 +367,31 @@ fn eof_reasons() {
     assert_eq!(fe.send_query("x"), Err(SessionError::Closed));
     assert_eq!(fe.handle_eof(0), CloseReason::Terminated);
 }
+
+#[test]
+fn oauth_bearer_token_and_rejection() {
+    let offer = encode(&Authentication::Sasl { mechanisms: crate::backend::List::from_slice(&["OAUTHBEARER"]) });
+    let mut fe = started(Config::DEFAULT);
+    let got = fe.handle_input(&offer).unwrap();
+    assert_eq!(got.event, Some(Event::PasswordRequired { method: PasswordMethod::OAuthBearer }));
+    assert_eq!(fe.waiting_for(), WaitingFor::Caller);
+    assert_eq!(fe.provide_password(b"pw"), Err(SessionError::OutOfOrder));
+    assert!(fe.provide_bearer_token("has space").is_err());
+    assert!(fe.provide_bearer_token("=").is_err());
+    fe.provide_bearer_token("abc.DEF=").unwrap();
+    assert_eq!(take_output(&mut fe), b"p\0\0\0\x2eOAUTHBEARER\0\0\0\0\x1an,,\x01auth=Bearer abc.DEF=\x01\x01");
+    assert_eq!(fe.provide_bearer_token("x"), Err(SessionError::OutOfOrder));
+    // Refused: the document is reported and acknowledged with one kvsep.
+    let refusal = encode(&Authentication::SaslContinue { data: br#"{ "status": "invalid_token" }"# });
+    let got = fe.handle_input(&refusal).unwrap();
+    assert_eq!(got.event, Some(Event::OAuthRejected { document: r#"{ "status": "invalid_token" }"# }));
+    assert_eq!(take_output(&mut fe), b"p\0\0\0\x05\x01");
+    // AuthenticationOk now would skip the exchange's end.
+    assert_eq!(fe.handle_input(b"R\0\0\0\x08\0\0\0\0"), Err(SessionError::Auth(AuthError::IncompleteExchange)));
+
+    // An empty token asks for discovery: `auth=` with no value.
+    let mut fe = started(Config::DEFAULT);
+    fe.handle_input(&offer).unwrap();
+    fe.provide_bearer_token("").unwrap();
+    assert_eq!(take_output(&mut fe), b"p\0\0\0\x1fOAUTHBEARER\0\0\0\0\x0bn,,\x01auth=\x01\x01");
+}
