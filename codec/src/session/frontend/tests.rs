@@ -391,7 +391,7 @@ fn oauth_bearer_token_and_rejection() {
 
     // An empty token asks for discovery: `auth=` with no value.
     let mut fe = started(Config::DEFAULT);
-    fe.handle_input(&offer).unwrap();
+    assert!(fe.handle_input(&offer).unwrap().event.is_some());
     fe.provide_bearer_token("").unwrap();
     assert_eq!(take_output(&mut fe), b"p\0\0\0\x1fOAUTHBEARER\0\0\0\0\x0bn,,\x01auth=\x01\x01");
 }
