@@ -403,3 +403,43 @@ fn output_full_is_retryable_and_changes_nothing() {
     assert!(matches!(backend.accept(&ServerParameters::DEFAULT, &key), Err(SessionError::OutputFull(_))));
     assert!(backend.pending_output().is_empty(), "all or nothing");
 }
+
+#[test]
+fn server_terminates_mid_reply_and_when_idle() {
+    // Mid-reply: rows are going out when the server shuts down.
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "SELECT 1" });
+    assert!(h.next().unwrap().starts_with("Query"));
+    h.backend.row_description(&[]).unwrap();
+    let fields = ErrorFields::new(Severity::Error, SqlState::ADMIN_SHUTDOWN, "terminating connection");
+    h.backend.terminate(&fields).unwrap();
+    assert_eq!(h.error_code(), "57P01");
+    assert!(h.backend.is_closed());
+    assert_eq!(h.backend.close_reason(), Some(CloseReason::Rejected));
+    assert_eq!(h.backend.terminate(&fields), Err(SessionError::Closed));
+    assert_eq!(h.backend.ready_for_query(), Err(SessionError::Closed));
+
+    // Idle between commands; the error goes out as FATAL whatever was asked.
+    let mut h = Harness::logged_in();
+    h.backend.terminate(&fields).unwrap();
+    let bytes = h.backend.pending_output().to_vec();
+    let Framed::Complete { item: BackendMessage::ErrorResponse(e), .. } =
+        BackendMessage::parse(&bytes, &FrameLimits::DEFAULT).unwrap()
+    else {
+        panic!("an error")
+    };
+    assert_eq!(e.severity(), Some("FATAL"));
+    assert_eq!(h.backend.waiting_for(), Waiting::Nothing);
+}
+
+#[test]
+fn terminate_is_retryable_when_the_output_is_full() {
+    let mut backend: Backend<Vec<u8>, 2, 2> = Backend::new(vec![0; 16]);
+    let fields = ErrorFields::new(Severity::Fatal, SqlState::ADMIN_SHUTDOWN, "a message longer than the buffer");
+    assert!(matches!(backend.terminate(&fields), Err(SessionError::OutputFull(_))));
+    assert!(!backend.is_closed(), "nothing changed");
+    let old = backend.replace_output_storage(vec![0; 256]).unwrap();
+    assert_eq!((old.len(), backend.output_capacity()), (16, 256));
+    backend.terminate(&fields).unwrap();
+    assert!(backend.is_closed());
+}
