@@ -275,6 +275,9 @@ struct PortalState {
     result_formats: Vec<Format>,
     /// Rows left after a PortalSuspended.
     suspended: Option<Suspended>,
+    /// The command verb once the portal's rows ran out: executing it again
+    /// returns no rows, as in PostgreSQL.
+    exhausted: Option<String>,
 }
 
 struct Suspended {
@@ -691,7 +694,14 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         };
         self.out.call(|b| b.bind_complete()).await?;
         if let Some(p) = self.portals.get_mut(slot) {
-            *p = Some(PortalState { statement, params, param_formats, result_formats, suspended: None });
+            *p = Some(PortalState {
+                statement,
+                params,
+                param_formats,
+                result_formats,
+                suspended: None,
+                exhausted: None,
+            });
         }
         Ok(())
     }
@@ -706,11 +716,15 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             return self.fail(&missing("portal")).await;
         };
         let span = tracing::debug_span!("execute", sql = %abbreviate(&statement.sql), max_rows);
-        let PortalState { params, param_formats, result_formats, suspended, .. } = portal;
+        let PortalState { params, param_formats, result_formats, suspended, exhausted, .. } = portal;
         let work = async {
+            if let Some(command) = exhausted {
+                let tag = format!("{command} 0");
+                return Ok(out.try_call(|b| b.command_complete(&tag)).await?);
+            }
             if let Some(mut rest) = suspended.take() {
                 let streamed = out.stream_rows(&mut rest.rows, &mut rest.lookahead, result_formats, limit).await?;
-                return finish_rows(out, streamed, rest, suspended).await;
+                return finish_rows(out, streamed, rest, suspended, exhausted).await;
             }
             let view = Portal {
                 statement: &statement.name,
@@ -726,7 +740,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 Response::Rows(rows) => {
                     let mut rest = Suspended { rows: rows.rows, lookahead: None, command: rows.command };
                     let streamed = out.stream_rows(&mut rest.rows, &mut rest.lookahead, result_formats, limit).await?;
-                    finish_rows(out, streamed, rest, suspended).await
+                    finish_rows(out, streamed, rest, suspended, exhausted).await
                 }
                 Response::CopyOut(copy) => Ok(out.copy_out(copy).await?),
                 Response::CopyIn(copy) => out.copy_in(input, copy).await,
@@ -763,11 +777,14 @@ async fn finish_rows(
     streamed: Streamed,
     rest: Suspended,
     slot: &mut Option<Suspended>,
+    exhausted: &mut Option<String>,
 ) -> Result<(), CopyError> {
     match streamed {
         Streamed::Done(n) => {
             let tag = format!("{} {n}", rest.command);
-            Ok(out.try_call(|b| b.command_complete(&tag)).await?)
+            out.try_call(|b| b.command_complete(&tag)).await?;
+            *exhausted = Some(rest.command);
+            Ok(())
         }
         Streamed::Suspended => {
             out.try_call(|b| b.portal_suspended()).await?;
