@@ -443,3 +443,24 @@ fn terminate_is_retryable_when_the_output_is_full() {
     backend.terminate(&fields).unwrap();
     assert!(backend.is_closed());
 }
+
+#[test]
+fn encryption_is_known_while_authenticating() {
+    // The driver decides TLS-only rejections at the Startup event.
+    let params = [("user", "u")];
+    let startup = StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) };
+    let mut h = Harness::new();
+    h.send(&SslRequest);
+    assert_eq!(h.next().as_deref(), Some("TlsRequested"));
+    h.backend.accept_tls().unwrap();
+    h.send(&startup);
+    assert!(h.next().unwrap().starts_with("Startup"));
+    assert!(h.backend.is_encrypted(), "at the Startup event");
+    h.backend.authenticate(AuthMethod::Cleartext).unwrap();
+    assert!(h.backend.is_encrypted(), "while authenticating");
+
+    let mut h = Harness::new();
+    h.send(&startup);
+    assert!(h.next().unwrap().starts_with("Startup"));
+    assert!(!h.backend.is_encrypted());
+}
