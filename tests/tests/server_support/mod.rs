@@ -89,6 +89,15 @@ fn syntax_error(statement: &str) -> PgError {
 }
 
 impl ToySession {
+    /// 1..=n, counting the rows pulled.
+    fn series(&self, n: i32) -> impl futures_util::Stream<Item = Result<Vec<Value>, PgError>> + Send + 'static {
+        let produced = self.toy.produced.clone();
+        stream::iter(1..=n).map(move |i| {
+            produced.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![Value::Int4(i)])
+        })
+    }
+
     /// The responses both protocols share.
     fn copy_response(&self, statement: &str) -> Option<Response> {
         if statement.starts_with("COPY") && statement.ends_with("FROM STDIN") {
@@ -125,6 +134,11 @@ impl ToySession {
                     .await?;
                 }
                 out.complete(&format!("SELECT {n}")).await
+            }
+            ("SERIES", Some(n)) => {
+                let n: i32 = n.parse().map_err(|_| syntax_error(statement))?;
+                let rows = Rows::new(vec![Column::new("i", oid::INT4)], self.series(n));
+                out.send(Response::Rows(rows)).await
             }
             ("BIG", Some(n)) => {
                 let n: usize = n.parse().map_err(|_| syntax_error(statement))?;
@@ -223,12 +237,7 @@ impl Session for ToySession {
             }
             "SERIES $1" => {
                 let n = portal.param::<i32>(0)?.unwrap_or(0);
-                let produced = self.toy.produced.clone();
-                let rows = stream::iter(1..=n).map(move |i| {
-                    produced.fetch_add(1, Ordering::SeqCst);
-                    Ok(vec![Value::Int4(i)])
-                });
-                Ok(Response::Rows(Rows::new(portal.columns.to_vec(), rows)))
+                Ok(Response::Rows(Rows::new(portal.columns.to_vec(), self.series(n))))
             }
             "INSERT $1" => {
                 let t: Option<&str> = portal.param(0)?;
