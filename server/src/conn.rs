@@ -625,8 +625,6 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
 
     async fn simple_query(&mut self, sql: String) -> Result<(), ConnectionError> {
         let span = tracing::debug_span!("query", sql = %abbreviate(&sql));
-        let _enter = span.enter();
-        drop(_enter);
         self.ctx.status = self.out.backend.transaction_status();
         let (outcome, failed, open_rows) = {
             let mut out = QueryResponse { out: &mut self.out, input: &mut self.input, rows: None, failed: false };

@@ -249,3 +249,45 @@ impl RowWriter<'_, '_> {
         self.next_format()
     }
 }
+
+#[cfg(feature = "postgres-types")]
+impl RowWriter<'_, '_> {
+    /// Appends a value through its `postgres-types` [`ToSql`](postgres_types::ToSql)
+    /// impl, as type `ty`. `ToSql` writes only the binary format: in a
+    /// text-format column (every simple-query column) this fails with
+    /// `InvalidValue`; use [`value`](Self::value) there.
+    pub fn sql(
+        &mut self,
+        value: &(dyn postgres_types::ToSql + Sync),
+        ty: &postgres_types::Type,
+    ) -> Result<(), EncodeError> {
+        if self.next_format() != Format::Binary {
+            return Err(EncodeError::InvalidValue);
+        }
+        let mut buf = bytes::BytesMut::new();
+        match value.to_sql_checked(ty, &mut buf) {
+            Ok(postgres_types::IsNull::Yes) => self.null(),
+            Ok(postgres_types::IsNull::No) => self.raw(&buf),
+            Err(_) => Err(EncodeError::InvalidValue),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "postgres-types"))]
+mod sql_tests {
+    use super::*;
+    use postwire_codec::backend::DataRowWriter;
+
+    #[test]
+    fn to_sql_values_fill_binary_columns_only() {
+        let mut buf = [0u8; 64];
+        let mut row = DataRowWriter::begin(&mut buf, 0).unwrap();
+        let mut writer = RowWriter { row: &mut row, formats: &[Format::Binary, Format::Binary, Format::Text] };
+        writer.sql(&7i32, &postgres_types::Type::INT4).unwrap();
+        writer.sql(&None::<i32>, &postgres_types::Type::INT4).unwrap();
+        assert_eq!(writer.sql(&"x", &postgres_types::Type::TEXT), Err(EncodeError::InvalidValue));
+        writer.value("x").unwrap();
+        let n = row.finish().unwrap();
+        assert_eq!(&buf[..n], b"D\0\0\0\x17\0\x03\0\0\0\x04\0\0\0\x07\xff\xff\xff\xff\0\0\0\x01x");
+    }
+}
