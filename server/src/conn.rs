@@ -563,6 +563,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             Command::Sync => {
                 self.ctx.status = self.out.backend.transaction_status();
                 self.session.sync(&mut self.ctx).await;
+                self.keep_status()?;
                 self.ready_for_query().await
             }
             Command::Flush => Ok(self.out.flush().await?),
@@ -588,6 +589,15 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         }
         self.ctx.status = self.out.backend.transaction_status();
         Ok(())
+    }
+
+    /// Right after a handler ran: its status changes go to the machine (so
+    /// reading the machine's status before the next handler loses nothing).
+    fn keep_status(&mut self) -> Result<(), ConnectionError> {
+        if self.out.backend.is_closed() {
+            return Ok(());
+        }
+        self.sync_status_to_machine()
     }
 
     fn sync_status_to_machine(&mut self) -> Result<(), ConnectionError> {
@@ -632,6 +642,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             let outcome = guarded(&self.cancel, &self.shared.force, tracing::Instrument::instrument(work, span)).await;
             (outcome, out.failed, out.rows)
         };
+        self.keep_status()?;
         if let Some(e) = self.out.broken.take() {
             return Err(e);
         }
@@ -656,6 +667,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         self.ctx.status = self.out.backend.transaction_status();
         let work = self.session.prepare(&mut self.ctx, &sql, &types);
         let outcome = guarded(&self.cancel, &self.shared.force, work).await;
+        self.keep_status()?;
         match self.interrupted(outcome).await? {
             None => Ok(()),
             Some(Err(e)) => self.fail(&e).await,
@@ -745,6 +757,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             }
         };
         let outcome = guarded(cancel, &shared.force, tracing::Instrument::instrument(work, span)).await;
+        self.keep_status()?;
         if let Some(e) = self.out.broken.take() {
             return Err(e);
         }
@@ -760,6 +773,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         self.ctx.status = self.out.backend.transaction_status();
         let work = self.session.function_call(&mut self.ctx, &call);
         let outcome = guarded(&self.cancel, &self.shared.force, work).await;
+        self.keep_status()?;
         match self.interrupted(outcome).await? {
             None => {}
             Some(Ok(result)) => self.out.call(|b| b.function_call_response(result.as_deref())).await?,

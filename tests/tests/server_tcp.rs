@@ -197,8 +197,17 @@ async fn notifications_cross_sessions() {
     listener.batch_execute("BEGIN").await.unwrap();
     sender.batch_execute("NOTIFY news in-tx").await.unwrap();
     listener.batch_execute("SELECT 1").await.unwrap();
+    assert!(messages.try_next().is_none(), "held while in a transaction");
     listener.batch_execute("COMMIT").await.unwrap();
     assert_eq!(messages.notification().await.1, "in-tx");
+    // The same with the transaction opened and closed by Execute.
+    listener.execute("BEGIN", &[]).await.unwrap();
+    sender.batch_execute("NOTIFY news extended").await.unwrap();
+    let statement = listener.prepare("SELECT $1::int4").await.unwrap();
+    listener.query_one(&statement, &[&1]).await.unwrap();
+    assert!(messages.try_next().is_none(), "held while in a transaction");
+    listener.execute("COMMIT", &[]).await.unwrap();
+    assert_eq!(messages.notification().await.1, "extended");
 
     // From outside any session; and UNLISTEN stops delivery.
     server.notify("news", "from-server");

@@ -201,7 +201,7 @@ impl Session for ToySession {
     async fn prepare(&mut self, _: &mut Context, sql: &str, _: &[u32]) -> Result<Prepared, PgError> {
         let sql = sql.trim();
         Ok(match sql {
-            "" | "SLEEP" => Prepared::default(),
+            "" | "SLEEP" | "BEGIN" | "COMMIT" => Prepared::default(),
             "SELECT $1::int4" => Prepared::new(vec![oid::INT4], vec![Column::new("v", oid::INT4)]),
             "SELECT $1::text, $2::int8" => Prepared::new(
                 vec![oid::TEXT, oid::INT8],
@@ -215,12 +215,20 @@ impl Session for ToySession {
         })
     }
 
-    async fn execute(&mut self, _: &mut Context, portal: &Portal<'_>) -> Result<Response, PgError> {
+    async fn execute(&mut self, ctx: &mut Context, portal: &Portal<'_>) -> Result<Response, PgError> {
         if let Some(response) = self.copy_response(portal.sql) {
             return Ok(response);
         }
         match portal.sql {
             "" => Ok(Response::Empty),
+            "BEGIN" => {
+                ctx.set_transaction_status(TransactionStatus::InTransaction);
+                Ok(Response::Command("BEGIN".into()))
+            }
+            "COMMIT" => {
+                ctx.set_transaction_status(TransactionStatus::Idle);
+                Ok(Response::Command("COMMIT".into()))
+            }
             "SLEEP" => {
                 let _sleeping = Sleeping::new(&self.toy.sleeping);
                 tokio::time::sleep(Duration::from_secs(60)).await;
@@ -274,6 +282,11 @@ impl Messages {
     /// Waits at most 10 s.
     pub async fn next(&mut self) -> Option<Result<AsyncMessage, tokio_postgres::Error>> {
         tokio::time::timeout(Duration::from_secs(10), self.0.recv()).await.expect("a message within 10 s")
+    }
+
+    /// A message already received, if any.
+    pub fn try_next(&mut self) -> Option<Result<AsyncMessage, tokio_postgres::Error>> {
+        self.0.try_recv().ok()
     }
 
     /// The next notification: (channel, payload, process id).
