@@ -405,3 +405,31 @@ async fn idle_timeouts_end_sessions() {
     assert_eq!(code(&tx_messages.error().await), "25P03");
     assert!(client.is_closed() && tx_client.is_closed());
 }
+
+#[tokio::test]
+async fn startup_timeout_and_message_size_limit() {
+    let config = Config {
+        startup_timeout: Duration::from_millis(200),
+        frame_limits: postwire_server::codec::FrameLimits::DEFAULT.with_max_message_len(1024),
+        ..Config::default()
+    };
+    let (_server, port) = start(config, Trust).await;
+    // A client that never sends its startup packet is dropped.
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read(&mut silent, &mut buf));
+    assert_eq!(read.await.expect("closed by the server").unwrap(), 0);
+
+    // A message over the limit ends the session with a FATAL error.
+    let (client, mut messages) = connect(&pg_config(port)).await;
+    let long = format!("SELECT 1 {}", " ".repeat(2000));
+    let e = client.simple_query(&long).await.unwrap_err();
+    let db = e.as_db_error().expect("a server error");
+    // As PostgreSQL: FATAL 08P01 for an over-long message.
+    assert_eq!((db.severity(), db.code().code()), ("FATAL", "08P01"));
+    assert!(db.message().contains("exceeds the limit of 1024 bytes"));
+    assert!(messages.next().await.is_some_and(|m| m.is_err()) || client.is_closed());
+    // Others are unaffected.
+    let (client, _) = connect(&pg_config(port)).await;
+    assert_eq!(simple_rows(&client.simple_query("SELECT 1").await.unwrap()).len(), 1);
+}
