@@ -177,7 +177,8 @@ pub enum CloseReason {
     AuthenticationFailed,
     /// The connection was a CancelRequest; nothing is sent back.
     CancelRequest,
-    /// The driver rejected the session (`reject`) with a FATAL error.
+    /// The driver rejected or ended the session (`reject`, `terminate`, or a
+    /// FATAL `error`) with a FATAL error.
     Rejected,
 }
 

@@ -113,6 +113,19 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
         Ok(n)
     }
 
+    /// Moves the pending bytes into `storage` and keeps it, returning the old
+    /// storage: a driver grows the buffer for one large message this way, and
+    /// shrinks it back afterwards. If the pending bytes do not fit `storage`,
+    /// nothing changes and `storage` comes back as the error.
+    pub fn replace_storage(&mut self, mut storage: B) -> Result<B, B> {
+        let len = self.end - self.start;
+        let Some(dst) = storage.as_mut().get_mut(..len) else { return Err(storage) };
+        dst.copy_from_slice(self.pending());
+        self.start = 0;
+        self.end = len;
+        Ok(core::mem::replace(&mut self.storage, storage))
+    }
+
     /// Drops everything not yet transmitted.
     pub fn clear(&mut self) {
         self.start = 0;
@@ -163,5 +176,24 @@ mod tests {
             out.push(&Query { sql: "a query far too long for sixteen bytes" }).unwrap_err(),
             PushError::Full(OutputFull { needed: 44 })
         );
+    }
+
+    #[test]
+    fn storage_is_replaced_with_the_pending_bytes_kept() {
+        extern crate std;
+        use std::{vec, vec::Vec};
+        let mut out = OutputBuffer::new(vec![0u8; 16]);
+        out.push(&Query { sql: "SELECT 1" }).unwrap();
+        out.consume(5);
+        // Too small for the 9 pending bytes: refused, nothing changes.
+        let small = out.replace_storage(vec![0u8; 8]).unwrap_err();
+        assert_eq!(small.len(), 8);
+        assert_eq!(out.pending(), b"SELECT 1\0");
+        let old: Vec<u8> = out.replace_storage(vec![0u8; 64]).unwrap();
+        assert_eq!(old.len(), 16);
+        assert_eq!(out.capacity(), 64);
+        assert_eq!(out.pending(), b"SELECT 1\0");
+        out.push(&Query { sql: "a query far too long for sixteen bytes" }).unwrap();
+        assert_eq!(out.pending().len(), 9 + 44);
     }
 }

@@ -222,6 +222,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         self.out.consume(n);
     }
 
+    /// The output buffer's size.
+    pub fn output_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
+    /// Swaps in new output storage, keeping the pending bytes, and returns the
+    /// old one. A driver grows the buffer when a message needs more than its
+    /// capacity (`OutputFull::needed`), and shrinks it back once that is sent.
+    /// If the pending bytes do not fit `storage`, nothing changes and
+    /// `storage` comes back as the error.
+    pub fn replace_output_storage(&mut self, storage: B) -> Result<B, B> {
+        self.out.replace_storage(storage)
+    }
+
     /// The protocol version agreed at startup.
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.version

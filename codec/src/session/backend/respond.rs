@@ -324,6 +324,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
         Ok(())
     }
 
+    /// Ends the session from the server's side at any point, whatever is under
+    /// way: queues `fields` as a FATAL error (57P01 at shutdown, 57P05 or 25P03
+    /// for an idle timeout…) and closes. Transmit what is pending, then close
+    /// the connection. Like every answer, it fails with `OutputFull` (changing
+    /// nothing) when the error does not fit: transmit, then call again.
+    pub fn terminate(&mut self, fields: &ErrorFields<'_>) -> Result<(), SessionError> {
+        if let State::Closed(_) = self.state {
+            return Err(SessionError::Closed);
+        }
+        self.out.push(&ErrorResponse::from(&ErrorFields { severity: Severity::Fatal, ..*fields }))?;
+        self.state = State::Closed(CloseReason::Rejected);
+        Ok(())
+    }
+
     /// Sends a NoticeResponse (a warning, a notice…), at any point after
     /// `accept`. Before that, keep it and send it later.
     pub fn notice(&mut self, fields: &ErrorFields<'_>) -> Result<(), SessionError> {

@@ -305,6 +305,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
                 }
                 self.version = ProtocolVersion { major: 3, minor: if newest_version >= 2 { 2 } else { 0 } };
                 self.user = UserName::new(user);
+                self.encrypted_session = encrypted;
                 self.application_name = UserName::new(startup.get("application_name").unwrap_or(""));
                 // Remembered for the rest of the session (the state forgets it).
                 self.encrypted_session = encrypted;

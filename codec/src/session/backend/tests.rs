@@ -600,3 +600,64 @@ fn oauth_token_discovery_and_rejection() {
     h.send(&SaslInitialResponse { mechanism: "SCRAM-SHA-256", data: Some(b"n,,n=,r=abc") });
     assert!(h.next().unwrap().contains("InvalidMechanism"));
 }
+
+#[test]
+fn server_terminates_mid_reply_and_when_idle() {
+    // Mid-reply: rows are going out when the server shuts down.
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "SELECT 1" });
+    assert!(h.next().unwrap().starts_with("Query"));
+    h.backend.row_description(&[]).unwrap();
+    let fields = ErrorFields::new(Severity::Error, SqlState::ADMIN_SHUTDOWN, "terminating connection");
+    h.backend.terminate(&fields).unwrap();
+    assert_eq!(h.error_code(), "57P01");
+    assert!(h.backend.is_closed());
+    assert_eq!(h.backend.close_reason(), Some(CloseReason::Rejected));
+    assert_eq!(h.backend.terminate(&fields), Err(SessionError::Closed));
+    assert_eq!(h.backend.ready_for_query(), Err(SessionError::Closed));
+
+    // Idle between commands; the error goes out as FATAL whatever was asked.
+    let mut h = Harness::logged_in();
+    h.backend.terminate(&fields).unwrap();
+    let bytes = h.backend.pending_output().to_vec();
+    let Framed::Complete { item: BackendMessage::ErrorResponse(e), .. } =
+        BackendMessage::parse(&bytes, &FrameLimits::DEFAULT).unwrap()
+    else {
+        panic!("an error")
+    };
+    assert_eq!(e.severity(), Some("FATAL"));
+    assert_eq!(h.backend.waiting_for(), Waiting::Nothing);
+}
+
+#[test]
+fn terminate_is_retryable_when_the_output_is_full() {
+    let mut backend: Backend<Vec<u8>, 2, 2> = Backend::new(vec![0; 16]);
+    let fields = ErrorFields::new(Severity::Fatal, SqlState::ADMIN_SHUTDOWN, "a message longer than the buffer");
+    assert!(matches!(backend.terminate(&fields), Err(SessionError::OutputFull(_))));
+    assert!(!backend.is_closed(), "nothing changed");
+    let old = backend.replace_output_storage(vec![0; 256]).unwrap();
+    assert_eq!((old.len(), backend.output_capacity()), (16, 256));
+    backend.terminate(&fields).unwrap();
+    assert!(backend.is_closed());
+}
+
+#[test]
+fn encryption_is_known_while_authenticating() {
+    // The driver decides TLS-only rejections at the Startup event.
+    let params = [("user", "u")];
+    let startup = StartupMessage { version: ProtocolVersion::V3_0, params: StartupParams::from_slice(&params) };
+    let mut h = Harness::new();
+    h.send(&SslRequest);
+    assert_eq!(h.next().as_deref(), Some("TlsRequested"));
+    h.backend.accept_tls().unwrap();
+    h.send(&startup);
+    assert!(h.next().unwrap().starts_with("Startup"));
+    assert!(h.backend.is_encrypted(), "at the Startup event");
+    h.backend.authenticate(AuthMethod::Cleartext, &mut CountingRng(0)).unwrap();
+    assert!(h.backend.is_encrypted(), "while authenticating");
+
+    let mut h = Harness::new();
+    h.send(&startup);
+    assert!(h.next().unwrap().starts_with("Startup"));
+    assert!(!h.backend.is_encrypted());
+}
