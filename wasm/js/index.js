@@ -607,9 +607,9 @@ export class MockServer {
     return new PgStream(this);
   }
 
-  /** The open sessions. */
+  /** The open sessions (user and database are empty until the startup message is read). */
   get sessions() {
-    return [...this.#links.values()].filter((l) => l.session.user !== '').map((l) => l.info());
+    return [...this.#links.values()].map((l) => l.info());
   }
 
   /** Current faults; set with setFaults(). */
