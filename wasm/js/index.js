@@ -184,9 +184,14 @@ class Link {
   pump() {
     if (this.busy || this.closed) return;
     const faults = this.server._faults;
+    const dropAfter = faults.dropAfterMessages;
     // Each request consumes input or a statement: bounded by what is buffered.
     for (let i = 0; i < 1_000_000; i++) {
       const request = this.session.step();
+      if (dropAfter !== undefined && this.session.messages >= dropAfter) {
+        this.abort('dropAfterMessages');
+        return;
+      }
       if (request === null) break;
       switch (request.kind) {
         case 'query':
@@ -211,9 +216,6 @@ class Link {
       }
     }
     this.flush();
-    if (faults.dropAfterMessages !== undefined && this.session.messages >= faults.dropAfterMessages) {
-      this.abort('dropAfterMessages');
-    }
   }
 
   /** Answers one query request, asynchronously. */
@@ -700,7 +702,11 @@ export class MockServer {
     if (rule) {
       rule.remaining--;
       rule.hits++;
-      if (rule.delayMs > 0) await Promise.race([sleep(rule.delayMs), cancelled]);
+      if (rule.delayMs > 0) {
+        let timer;
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, rule.delayMs))), cancelled]);
+        clearTimeout(timer);
+      }
       if (link.session.cancelRequested) return { result: undefined };
       const { kind, value } = rule.action;
       if (kind === 'drop') return { drop: true };
