@@ -201,10 +201,8 @@ impl Settings {
     pub(crate) fn set_faults(&mut self, faults: &JsValue) {
         self.refuse_auth = get(faults, "refuseAuth").as_bool().unwrap_or(false);
         let startup = get(faults, "startupError");
-        self.startup_error = present(&startup).then(|| ErrorSpec {
-            severity: Severity::Fatal,
-            ..ErrorSpec::from_js(&startup)
-        });
+        self.startup_error =
+            present(&startup).then(|| ErrorSpec { severity: Severity::Fatal, ..ErrorSpec::from_js(&startup) });
     }
 
     /// Whether `password` lets `user` in.

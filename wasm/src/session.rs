@@ -15,8 +15,8 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use postwire_codec::backend::{ErrorFields, Severity, TransactionStatus};
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, ClosedTarget, Event, ServerParameters};
 use postwire_codec::session::{CloseReason, SessionError};
-use postwire_codec::{FrameLimits, Oid, SqlState};
 use postwire_codec::{Format, oid};
+use postwire_codec::{FrameLimits, Oid, SqlState};
 use wasm_bindgen::prelude::*;
 
 use crate::config::{ErrorSpec, Settings, Unmatched};
@@ -43,7 +43,7 @@ struct Prepared {
 }
 
 /// A bound portal and, once run, its result.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Bound {
     sql: String,
     params: Vec<Option<Vec<u8>>>,
@@ -80,9 +80,15 @@ impl Bound {
 #[derive(Debug)]
 enum Pending {
     /// A statement of a simple Query; `rest` follow it.
-    Simple { statement: String, rest: VecDeque<String> },
+    Simple {
+        statement: String,
+        rest: VecDeque<String>,
+    },
     DescribePortal(usize),
-    Execute { portal: usize, max_rows: i32 },
+    Execute {
+        portal: usize,
+        max_rows: i32,
+    },
     DescribeStatement(usize),
 }
 
@@ -141,7 +147,8 @@ impl Session {
     #[wasm_bindgen(constructor)]
     pub fn new(config: &crate::Config, pid: i32, secret: &[u8], websocket: bool) -> Result<Session, JsError> {
         let settings = config.settings();
-        let key = BackendKey::new(pid, secret).ok_or_else(|| JsError::new("the cancel secret must be 4 to 32 bytes"))?;
+        let key =
+            BackendKey::new(pid, secret).ok_or_else(|| JsError::new("the cancel secret must be 4 to 32 bytes"))?;
         let limits = FrameLimits::DEFAULT.with_max_message_len(settings.borrow().max_message_size);
         Ok(Session {
             settings,
@@ -153,7 +160,7 @@ impl Session {
             key,
             websocket,
             statements: vec![None; STATEMENTS],
-            portals: vec![None; PORTALS],
+            portals: (0..PORTALS).map(|_| None).collect(),
             work: Work::Idle,
             listening: Vec::new(),
             notifications: VecDeque::new(),
@@ -215,9 +222,10 @@ impl Session {
                     return JsValue::NULL;
                 }
                 self.ended_reported = true;
-                let reason = self.ended.clone().unwrap_or_else(|| {
-                    self.machine.close_reason().map_or_else(|| "closed".into(), describe_close)
-                });
+                let reason = self
+                    .ended
+                    .clone()
+                    .unwrap_or_else(|| self.machine.close_reason().map_or_else(|| "closed".into(), describe_close));
                 self.ended = Some(reason.clone());
                 return js_object(&[kind("ended"), ("reason", JsValue::from_str(&reason))]);
             }
@@ -358,7 +366,8 @@ fn describe_close(reason: CloseReason) -> String {
         CloseReason::AuthenticationFailed => "authentication failed".into(),
         CloseReason::Rejected => "rejected".into(),
         CloseReason::CancelRequest => "cancel request".into(),
-        other => format!("{other:?}"),
+        CloseReason::ProtocolViolation(_) => "protocol violation".into(),
+        _ => "closed".into(),
     }
 }
 
@@ -538,29 +547,30 @@ impl Session {
             }
             Event::DescribePortal { portal } => {
                 let index = portal.index();
-                let Some(bound) = self.portals.get(index).cloned().flatten() else {
+                let Some(bound) = self.portals.get(index).and_then(Option::as_ref) else {
                     return self.error(&ErrorSpec::new(SqlState::INTERNAL_ERROR, "portal vanished")).map(|_| None);
                 };
                 if Builtin::parse(&bound.sql).is_some() {
                     self.call(|m| m.no_data())?;
                 } else {
-                    let params: Array = bound.param_values().into_iter().collect();
-                    return Ok(Some(self.request(Pending::DescribePortal(index), &bound.sql, params, false)));
+                    let (sql, params) = (bound.sql.clone(), bound.param_values().into_iter().collect::<Array>());
+                    return Ok(Some(self.request(Pending::DescribePortal(index), &sql, params, false)));
                 }
             }
             Event::Execute { portal, max_rows } => {
                 let index = portal.index();
-                let Some(bound) = self.portals.get(index).cloned().flatten() else {
+                let Some(bound) = self.portals.get(index).and_then(Option::as_ref) else {
                     return self.error(&ErrorSpec::new(SqlState::INTERNAL_ERROR, "portal vanished")).map(|_| None);
                 };
                 if let Some(builtin) = Builtin::parse(&bound.sql) {
-                    return self.builtin(builtin, &bound.sql);
+                    let sql = bound.sql.clone();
+                    return self.builtin(builtin, &sql);
                 }
                 if bound.result.is_some() {
                     self.send_portal(index, max_rows)?;
                 } else {
-                    let params: Array = bound.param_values().into_iter().collect();
-                    return Ok(Some(self.request(Pending::Execute { portal: index, max_rows }, &bound.sql, params, false)));
+                    let (sql, params) = (bound.sql.clone(), bound.param_values().into_iter().collect::<Array>());
+                    return Ok(Some(self.request(Pending::Execute { portal: index, max_rows }, &sql, params, false)));
                 }
             }
             Event::Closed { target } => match target {
@@ -711,12 +721,14 @@ impl Session {
     fn resolve(&mut self, pending: &Pending, result: &JsValue) -> Result<ResultSet, ErrorSpec> {
         let (sql, codes, params): (String, Vec<Format>, Vec<JsValue>) = match pending {
             Pending::Simple { statement, .. } => (statement.clone(), Vec::new(), Vec::new()),
-            Pending::DescribePortal(p) | Pending::Execute { portal: p, .. } => match self.portals.get(*p).cloned().flatten() {
-                Some(b) => (b.sql.clone(), b.result_formats.clone(), b.param_values()),
-                None => return Err(ErrorSpec::new(SqlState::INTERNAL_ERROR, "portal vanished")),
-            },
-            Pending::DescribeStatement(s) => match self.statements.get(*s).cloned().flatten() {
-                Some(p) => (p.sql, Vec::new(), vec![JsValue::NULL; p.params]),
+            Pending::DescribePortal(p) | Pending::Execute { portal: p, .. } => {
+                match self.portals.get(*p).and_then(Option::as_ref) {
+                    Some(b) => (b.sql.clone(), b.result_formats.clone(), b.param_values()),
+                    None => return Err(ErrorSpec::new(SqlState::INTERNAL_ERROR, "portal vanished")),
+                }
+            }
+            Pending::DescribeStatement(s) => match self.statements.get(*s).and_then(Option::as_ref) {
+                Some(p) => (p.sql.clone(), Vec::new(), vec![JsValue::NULL; p.params]),
                 None => return Err(ErrorSpec::new(SqlState::INTERNAL_ERROR, "statement vanished")),
             },
         };
@@ -767,10 +779,8 @@ impl Session {
             }
             (Pending::DescribeStatement(_), Ok(set)) => match &set.columns {
                 Some(columns) => {
-                    let fields: Vec<_> = columns
-                        .iter()
-                        .map(|c| Column { format: Format::Text, ..c.clone() })
-                        .collect::<Vec<_>>();
+                    let fields: Vec<_> =
+                        columns.iter().map(|c| Column { format: Format::Text, ..c.clone() }).collect::<Vec<_>>();
                     let described: Vec<_> = fields.iter().map(Column::describe).collect();
                     self.call(|m| m.row_description(&described))
                 }

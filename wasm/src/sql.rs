@@ -202,7 +202,7 @@ fn identifier(s: &str) -> Option<(String, &str)> {
     if end == 0 {
         return None;
     }
-    Some((s[..end].to_lowercase(), &s[end..]))
+    Some((s[..end].to_ascii_lowercase(), &s[end..]))
 }
 
 /// A `'...'` literal (with `''` escapes) at the start of `s`, and the rest.

@@ -4,7 +4,7 @@
 
 use js_sys::{Array, BigInt, JSON, Uint8Array};
 use postwire_codec::value::{
-    Array as PgArray, ArrayOf, Bytea, Date, FromValue, Json, Jsonb, Numeric, Timestamp, TimestampTz, ToValue, Uuid,
+    Array as PgArray, Bytea, Date, FromValue, Json, Jsonb, Numeric, Timestamp, TimestampTz, ToValue, Uuid,
 };
 use postwire_codec::{Format, Oid, oid};
 use wasm_bindgen::{JsCast, JsValue};
@@ -235,11 +235,18 @@ fn as_f64(v: &JsValue, ty: Type) -> Result<f64, BadValue> {
         return Ok(n);
     }
     let text = js_text(v);
+    parse_float(&text).ok_or_else(|| bad(ty, &text))
+}
+
+/// A float from text, by JavaScript's `Number()` (PostgreSQL's spellings of
+/// the special values too); keeps Rust's float parser out of the module.
+fn parse_float(text: &str) -> Option<f64> {
     match text.trim() {
-        "NaN" => Ok(f64::NAN),
-        "Infinity" | "infinity" => Ok(f64::INFINITY),
-        "-Infinity" | "-infinity" => Ok(f64::NEG_INFINITY),
-        t => t.parse::<f64>().map_err(|_| bad(ty, &text)),
+        "" => None,
+        "NaN" => Some(f64::NAN),
+        "Infinity" | "infinity" => Some(f64::INFINITY),
+        "-Infinity" | "-infinity" => Some(f64::NEG_INFINITY),
+        t => Some(JsValue::from_str(t).unchecked_into_f64()).filter(|n| !n.is_nan()),
     }
 }
 
@@ -295,7 +302,13 @@ fn json_text(v: &JsValue) -> String {
 }
 
 fn put<T: ToValue + ?Sized>(value: &T, format: Format, out: &mut Vec<u8>, ty: Type) -> Result<(), BadValue> {
-    value.encode(format, out).map_err(|e| bad(ty, &format!("{e}")))
+    value.encode(format, out).map_err(|e| encode_failed(ty, e))
+}
+
+#[cold]
+#[inline(never)]
+fn encode_failed(ty: Type, e: postwire_codec::EncodeError) -> BadValue {
+    bad(ty, &format!("{e}"))
 }
 
 /// Encodes a non-null JS value as a value of `ty` in `format`, appending to `out`.
@@ -336,78 +349,70 @@ pub(crate) fn encode(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -
     }
 }
 
-/// The elements of an array cell, each converted by `f` (`None` for null).
-fn elements<T>(v: &JsValue, mut f: impl FnMut(&JsValue) -> Result<T, BadValue>) -> Result<Vec<Option<T>>, BadValue> {
-    let array = Array::from(v);
-    let mut out = Vec::with_capacity(array.length() as usize);
-    for e in array.iter() {
-        out.push(if e.is_null() || e.is_undefined() { None } else { Some(f(&e)?) });
-    }
-    Ok(out)
+/// Whether a text array element must be quoted (`array_out` rules).
+fn needs_quotes(cell: &[u8]) -> bool {
+    cell.is_empty()
+        || cell.eq_ignore_ascii_case(b"NULL")
+        || cell.iter().any(|&c| matches!(c, b'{' | b'}' | b',' | b'"' | b'\\') || c.is_ascii_whitespace())
 }
 
+/// Encodes a JS array as a one-dimensional array of `ty`'s element type: each
+/// element through the scalar encoder, framed as `array_out`/`array_send` do.
 fn encode_array(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -> Result<(), BadValue> {
     if !Array::is_array(v) {
         return Err(bad(ty, &format!("{} is not an array", js_text(v))));
     }
-    let t = Type::scalar(ty.scalar);
-    match ty.scalar {
-        Scalar::Bool => put(&ArrayOf(&elements(v, |e| as_bool(e, t))?), format, out, ty),
-        Scalar::Int2 => {
-            let items = elements(v, |e| i16::try_from(as_i64(e, t)?).map_err(|_| bad(t, &js_text(e))))?;
-            put(&ArrayOf(&items), format, out, ty)
-        }
-        Scalar::Int4 => {
-            let items = elements(v, |e| i32::try_from(as_i64(e, t)?).map_err(|_| bad(t, &js_text(e))))?;
-            put(&ArrayOf(&items), format, out, ty)
-        }
-        Scalar::Int8 => put(&ArrayOf(&elements(v, |e| as_i64(e, t))?), format, out, ty),
-        Scalar::Oid => {
-            let items = elements(v, |e| u32::try_from(as_i64(e, t)?).map_err(|_| bad(t, &js_text(e))))?;
-            put(&ArrayOf(&items), format, out, ty)
-        }
-        Scalar::Float4 => put(&ArrayOf(&elements(v, |e| Ok(as_f64(e, t)? as f32))?), format, out, ty),
-        Scalar::Float8 => put(&ArrayOf(&elements(v, |e| as_f64(e, t))?), format, out, ty),
-        Scalar::Numeric => {
-            let texts = elements(v, |e| Ok(js_text(e)))?;
-            let mut items = Vec::with_capacity(texts.len());
-            for text in &texts {
-                items.push(match text {
-                    Some(s) => Some(Numeric::parse(s.trim()).map_err(|_| bad(t, s))?),
-                    None => None,
-                });
+    let element = Type::scalar(ty.scalar);
+    let items = Array::from(v);
+    let mut cell = Vec::new();
+    match format {
+        Format::Text => {
+            out.push(b'{');
+            for (i, e) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if e.is_null() || e.is_undefined() {
+                    out.extend_from_slice(b"NULL");
+                    continue;
+                }
+                cell.clear();
+                encode(&e, element, Format::Text, &mut cell)?;
+                if needs_quotes(&cell) {
+                    out.push(b'"');
+                    for &c in &cell {
+                        if c == b'"' || c == b'\\' {
+                            out.push(b'\\');
+                        }
+                        out.push(c);
+                    }
+                    out.push(b'"');
+                } else {
+                    out.extend_from_slice(&cell);
+                }
             }
-            put(&ArrayOf(&items), format, out, ty)
+            out.push(b'}');
         }
-        Scalar::Text | Scalar::Varchar | Scalar::Name => {
-            let texts = elements(v, |e| Ok(js_text(e)))?;
-            let items: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
-            put(&ArrayOf(&items), format, out, ty)
-        }
-        Scalar::Bytea => {
-            let bytes = elements(v, |e| Ok(as_bytes(e)))?;
-            let items: Vec<Option<Bytea<'_>>> = bytes.iter().map(|b| b.as_deref().map(Bytea::from_bytes)).collect();
-            put(&ArrayOf(&items), format, out, ty)
-        }
-        Scalar::Json | Scalar::Jsonb => {
-            let texts = elements(v, |e| Ok(json_text(e)))?;
-            if ty.scalar == Scalar::Json {
-                let items: Vec<Option<Json<'_>>> = texts.iter().map(|s| s.as_deref().map(Json)).collect();
-                put(&ArrayOf(&items), format, out, ty)
-            } else {
-                let items: Vec<Option<Jsonb<'_>>> = texts.iter().map(|s| s.as_deref().map(Jsonb)).collect();
-                put(&ArrayOf(&items), format, out, ty)
+        Format::Binary => {
+            let has_null = items.iter().any(|e| e.is_null() || e.is_undefined());
+            let len = i32::try_from(items.length()).map_err(|_| bad(ty, "too many elements"))?;
+            for word in [1, i32::from(has_null), element.oid() as i32, len, 1] {
+                out.extend_from_slice(&word.to_be_bytes());
             }
-        }
-        Scalar::Uuid => put(&ArrayOf(&elements(v, |e| as_uuid(e, t))?), format, out, ty),
-        Scalar::Date => put(&ArrayOf(&elements(v, |e| as_date(e, t))?), format, out, ty),
-        Scalar::Timestamp => {
-            put(&ArrayOf(&elements(v, |e| Ok(Timestamp(as_timestamp(e, t)?)))?), format, out, ty)
-        }
-        Scalar::Timestamptz => {
-            put(&ArrayOf(&elements(v, |e| Ok(TimestampTz(as_timestamp(e, t)?)))?), format, out, ty)
+            for e in items.iter() {
+                if e.is_null() || e.is_undefined() {
+                    out.extend_from_slice(&(-1i32).to_be_bytes());
+                    continue;
+                }
+                cell.clear();
+                encode(&e, element, Format::Binary, &mut cell)?;
+                let n = i32::try_from(cell.len()).map_err(|_| bad(ty, "element too large"))?;
+                out.extend_from_slice(&n.to_be_bytes());
+                out.extend_from_slice(&cell);
+            }
         }
     }
+    Ok(())
 }
 
 // ---- parameters: bytes → JS ----
@@ -435,8 +440,11 @@ fn decode_scalar(scalar: Scalar, format: Format, bytes: &[u8]) -> Option<JsValue
         Scalar::Int4 => JsValue::from_f64(f64::from(i32::decode(format, bytes).ok()?)),
         Scalar::Int8 => BigInt::from(i64::decode(format, bytes).ok()?).into(),
         Scalar::Oid => JsValue::from_f64(f64::from(u32::decode(format, bytes).ok()?)),
-        Scalar::Float4 => JsValue::from_f64(f64::from(f32::decode(format, bytes).ok()?)),
-        Scalar::Float8 => JsValue::from_f64(f64::decode(format, bytes).ok()?),
+        Scalar::Float4 | Scalar::Float8 if format == Format::Text => {
+            JsValue::from_f64(parse_float(core::str::from_utf8(bytes).ok()?)?)
+        }
+        Scalar::Float4 => JsValue::from_f64(f64::from(f32::decode_binary(bytes).ok()?)),
+        Scalar::Float8 => JsValue::from_f64(f64::decode_binary(bytes).ok()?),
         Scalar::Numeric => {
             let n = Numeric::decode(format, bytes).ok()?;
             let mut text = Vec::new();
