@@ -7,7 +7,6 @@
 // answers the session's `query` requests with the results the rules pick.
 
 import init, { Config, Session } from './postwire_wasm.js';
-import { wasmBase64 } from './postwire_wasm_inline.js';
 
 function fromBase64(b64) {
   if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(b64);
@@ -21,7 +20,30 @@ function fromBase64(b64) {
   return out;
 }
 
-await init({ module_or_path: fromBase64(wasmBase64) });
+/**
+ * The module: in a browser, `postwire_wasm_bg.wasm` next to this file is
+ * fetched and compiled while it downloads; where it is not there (a bundle
+ * that did not copy it) or not fetchable (Node, file: URLs), the copy inlined
+ * as base64 is used.
+ */
+async function wasmSource() {
+  const browser = typeof window === 'object' || typeof importScripts === 'function';
+  if (browser && typeof fetch === 'function') {
+    try {
+      const url = new URL('./postwire_wasm_bg.wasm', import.meta.url);
+      if (url.protocol === 'http:' || url.protocol === 'https:') {
+        const response = await fetch(url);
+        if (response.ok && response.headers.get('content-type')?.startsWith('application/wasm')) return response;
+      }
+    } catch {
+      // fall back to the inlined copy
+    }
+  }
+  const { wasmBase64 } = await import('./postwire_wasm_inline.js');
+  return fromBase64(wasmBase64);
+}
+
+await init({ module_or_path: await wasmSource() });
 
 /** An error from the mock server's JavaScript API (misuse, closed connection). */
 export class PostwireError extends Error {
