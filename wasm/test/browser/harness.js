@@ -1,0 +1,66 @@
+// Bundles test/browser/page.js with esbuild, serves it on 127.0.0.1 and
+// opens it in Debian's Chromium through playwright-core. Used by the browser
+// test and by bench/run.js.
+import { createServer } from 'node:http';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..', '..', 'pkg');
+
+export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Runs the page with `hash` (`#checks` or `#bench`) and returns its
+ * `window.results`. With `copyWasm`, the .wasm is served next to the bundle
+ * (fetched and compiled while streaming); without, the inlined copy is used.
+ */
+export async function runPage(hash, { copyWasm = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'postwire-page-'));
+  await esbuild.build({
+    entryPoints: [join(here, 'page.js')],
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outdir: dir,
+    alias: { 'postwire-wasm': join(pkg, 'index.js') },
+    logLevel: 'error',
+  });
+  if (copyWasm) copyFileSync(join(pkg, 'postwire_wasm_bg.wasm'), join(dir, 'postwire_wasm_bg.wasm'));
+  const html = '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>';
+  const http = createServer((req, res) => {
+    const path = req.url.split('?')[0];
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      return;
+    }
+    try {
+      const body = readFileSync(join(dir, path.replace(/^\/+/, '').replace(/\.\./g, '')));
+      const type = path.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+      res.writeHead(200, { 'content-type': type }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`http://127.0.0.1:${http.address().port}/${hash}`);
+    await page.waitForFunction(() => window.results !== undefined, null, { timeout: 120_000 });
+    const results = await page.evaluate(() => window.results);
+    return { results, errors };
+  } finally {
+    await browser.close();
+    http.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
