@@ -75,7 +75,7 @@ export interface Faults {
 }
 
 export interface MockServerOptions {
-  /** `trust` (default) or `password`; `md5` and `scram` throw until the codec supports them. */
+  /** `trust` (default), `password` (cleartext), `md5` or `scram` (SCRAM-SHA-256); all but trust need `password` or `users`. */
   auth?: 'trust' | 'password' | 'md5' | 'scram';
   /** The password of any user (auth `password`). */
   password?: string;

@@ -34,6 +34,16 @@ impl Auth {
         }
     }
 
+    /// The name users write in the options.
+    fn name(self) -> &'static str {
+        match self {
+            Auth::Trust => "trust",
+            Auth::Password => "password",
+            Auth::Md5 => "md5",
+            Auth::Scram => "scram",
+        }
+    }
+
     /// The machine's method for a session (`websocket`: ask for a password even
     /// under trust, as Neon's proxy does and its pipelined connect expects).
     /// `password` is the user's configured password (MD5 and SCRAM).
@@ -160,8 +170,8 @@ impl Settings {
         };
         let users = string_pairs(&get(options, "users"), "users")?;
         let password = get(options, "password").as_string();
-        if auth == Auth::Password && users.is_empty() && password.is_none() {
-            return Err("auth \"password\" needs `password` or `users`".into());
+        if auth != Auth::Trust && users.is_empty() && password.is_none() {
+            return Err(format!("auth \"{}\" needs `password` or `users`", auth.name()));
         }
         let mut settings = Settings {
             auth,

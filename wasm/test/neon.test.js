@@ -52,6 +52,17 @@ for (const pipelineConnect of ['password', false]) {
   }
 }
 
+test('SCRAM-SHA-256 login without pipelined connect, right and wrong password', async () => {
+  const s = server({ auth: 'scram' });
+  const client = await connect(s, { pipelineConnect: false });
+  assert.deepEqual((await client.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+  await client.end();
+  const wrong = new Client('postgresql://alice:nope@mock.local/app');
+  wrong.neonConfig.webSocketConstructor = s.WebSocket;
+  wrong.neonConfig.pipelineConnect = false;
+  await assert.rejects(wrong.connect(), (e) => e.code === '28P01');
+});
+
 test('wrong password fails with 28P01, in both connect modes', async () => {
   const s = server();
   for (const pipelineConnect of ['password', false]) {

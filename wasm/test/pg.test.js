@@ -44,6 +44,20 @@ test('password auth with per-user passwords', async () => {
   await assert.rejects(unknown.connect(), (e) => e.code === '28P01');
 });
 
+for (const auth of ['md5', 'scram']) {
+  test(`${auth} auth, checked by the codec's machine`, async () => {
+    const s = new MockServer({ auth, users: { bob: 'pw', eve: 'other' } });
+    const ok = client(s);
+    await ok.connect();
+    assert.deepEqual((await ok.query('SELECT 1 AS n')).rows, [{ n: 1 }]);
+    await ok.end();
+    const wrong = client(s, { user: 'eve' });
+    await assert.rejects(wrong.connect(), (e) => e.code === '28P01');
+    const unknown = client(s, { user: 'mallory' });
+    await assert.rejects(unknown.connect(), (e) => e.code === '28P01');
+  });
+}
+
 test('constant SELECTs without rules, with casts and parameters', async () => {
   const s = new MockServer();
   const c = client(s);
