@@ -82,7 +82,7 @@ fn run(session: &mut Session, mut answer: impl FnMut(&JsValue) -> JsValue) -> Ve
 
 fn new_session(options: JsValue, pid: i32) -> Session {
     let config = Config::new(options).unwrap();
-    Session::new(&config, pid, &[1, 2, 3, 4, 5, 6, 7, 8], false).unwrap()
+    Session::new(&config, pid, &[1, 2, 3, 4, 5, 6, 7, 8], &[9; 32], false).unwrap()
 }
 
 fn logged_in(options: JsValue) -> Session {
