@@ -3,7 +3,7 @@
 
 use embedded_io_async::{Read, Write};
 use postwire_codec::auth::StoredPassword;
-use postwire_codec::backend::{ErrorFields, FieldDescription, Severity};
+use postwire_codec::backend::{ErrorFields, FieldDescription, Severity, TransactionStatus};
 use postwire_codec::frontend::Bind;
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, Event, PortalId, StatementId};
 use postwire_codec::session::{CloseReason, SessionError};
@@ -376,6 +376,16 @@ impl Session<'_, '_> {
                     }
                     Tag::Command(t) => t,
                 };
+                // The transaction status ReadyForQuery reports follows the
+                // transaction statements the handler accepted.
+                let status = match tag {
+                    "BEGIN" => Some(TransactionStatus::InTransaction),
+                    "COMMIT" | "ROLLBACK" => Some(TransactionStatus::Idle),
+                    _ => None,
+                };
+                if let Some(status) = status {
+                    reply(machine, socket, |m| m.set_transaction_status(status)).await?;
+                }
                 reply(machine, socket, |m| m.command_complete(tag)).await?;
                 Ok(true)
             }

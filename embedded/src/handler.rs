@@ -26,8 +26,8 @@ pub struct Description<'a> {
 pub struct QueryError {
     /// The SQLSTATE.
     pub code: SqlState,
-    /// The message (cut at 128 bytes).
-    pub message: heapless::String<128>,
+    /// The message (cut at 96 bytes: no heap).
+    pub message: heapless::String<96>,
 }
 
 impl QueryError {
@@ -42,7 +42,7 @@ impl QueryError {
         QueryError { code, message: text }
     }
 
-    /// An error whose message is formatted (`format_args!`), cut at 128 bytes.
+    /// An error whose message is formatted (`format_args!`), cut at 96 bytes.
     pub fn with_args(code: SqlState, args: core::fmt::Arguments<'_>) -> Self {
         let mut text = heapless::String::new();
         let _ = text.write_fmt(args);

@@ -12,7 +12,8 @@ pub const MAX_TABLE_COLUMNS: usize = 16;
 
 /// A [`Handler`] exposing `rows` as table `name`. It answers
 /// `SELECT * FROM name`, with an optional `LIMIT n` (or `LIMIT $1`) and a
-/// trailing `;`, in any letter case; anything else is an error (42P01 for
+/// trailing `;`, in any letter case, and accepts BEGIN/COMMIT/ROLLBACK;
+/// anything else is an error (42P01 for
 /// another table, 42601 otherwise).
 pub struct Table<'a, T, F> {
     name: &'a str,
@@ -54,6 +55,9 @@ where
     }
 
     fn parse(&self, sql: &str) -> Result<Limit, QueryError> {
+        if let Some(tag) = transaction_tag(sql) {
+            return Ok(Limit::Transaction(tag));
+        }
         let mut words = sql.trim().trim_end_matches(';').split_ascii_whitespace();
         let mut next = || words.next().unwrap_or_default();
         let [select, star, from, table] = [next(), next(), next(), next()];
@@ -79,6 +83,8 @@ where
 }
 
 enum Limit {
+    /// Not a SELECT: BEGIN, COMMIT or ROLLBACK (accepted; the table is read-only).
+    Transaction(&'static str),
     None,
     Fixed(u64),
     Param,
@@ -90,7 +96,9 @@ where
 {
     fn describe(&mut self, sql: &str) -> Result<Description<'_>, QueryError> {
         let params: &[Oid] = if let Limit::Param = self.parse(sql)? { &LIMIT_PARAM } else { &[] };
-        Ok(Description { params, columns: &self.columns })
+        let columns: &[FieldDescription<'_>] =
+            if let Limit::Transaction(_) = self.parse(sql)? { &[] } else { &self.columns };
+        Ok(Description { params, columns })
     }
 
     async fn execute<W: Write>(
@@ -100,6 +108,7 @@ where
         rows: &mut Rows<'_, '_, W>,
     ) -> Result<Tag, QueryError> {
         let limit = match self.parse(sql)? {
+            Limit::Transaction(tag) => return Ok(Tag::Command(tag)),
             Limit::None => u64::MAX,
             Limit::Fixed(n) => n,
             Limit::Param => match params.get::<i64>(0)? {
@@ -121,6 +130,21 @@ where
             rows.row(|w| write(row, w)).await?;
         }
         Ok(Tag::Select)
+    }
+}
+
+/// The command tag of a transaction statement, if `sql` is one.
+fn transaction_tag(sql: &str) -> Option<&'static str> {
+    let statement = sql.trim().trim_end_matches(';').trim_end();
+    let is = |word: &str| statement.eq_ignore_ascii_case(word);
+    if is("begin") || is("start transaction") {
+        Some("BEGIN")
+    } else if is("commit") || is("end") {
+        Some("COMMIT")
+    } else if is("rollback") || is("abort") {
+        Some("ROLLBACK")
+    } else {
+        None
     }
 }
 
