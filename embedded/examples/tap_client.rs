@@ -65,7 +65,7 @@ async fn main() {
 
     // SCRAM login, wrong password, trust.
     let client = connect(host, "postwire", "postwire").await.expect("SCRAM login");
-    let err = connect(host, "postwire", "nope").await.err().expect("a wrong password is refused");
+    let err = connect(host, "postwire", "nope").await.expect_err("a wrong password is refused");
     assert_eq!(err.code().map(|c| c.code()), Some("28P01"));
     let trusted = connect(host, "trusted", "").await.expect("trust login");
     println!("ok: logins (SCRAM, wrong password 28P01, trust)");
