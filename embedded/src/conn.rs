@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, Credentials};
 use crate::handler::{Handler, QueryError, Rows, Tag};
 use crate::log::debug;
-use crate::params::ParamStore;
+use crate::params::{ParamStore, Params};
 use crate::timer::{TimedOut, Timer};
 
 /// Prepared statements a connection may hold (named and unnamed).
@@ -21,9 +21,15 @@ pub const STATEMENTS: usize = 4;
 /// Portals a connection may hold.
 pub const PORTALS: usize = 2;
 /// Longest statement text kept for the extended protocol, in bytes.
-const SQL_BYTES: usize = 192;
+const SQL_BYTES: usize = 160;
 /// Result columns whose format a portal remembers (binary or text).
 const MAX_COLUMNS: usize = 16;
+
+const IDLE_TIMEOUT: ErrorFields<'static> = ErrorFields::new(
+    Severity::Fatal,
+    SqlState::IDLE_SESSION_TIMEOUT,
+    "terminating connection due to idle-session timeout",
+);
 
 pub(crate) type Machine<'b> = Backend<&'b mut [u8], STATEMENTS, PORTALS>;
 
@@ -121,7 +127,7 @@ where
                     transmit(&mut machine, &mut socket).await.map_err(Error::Write)?;
                     return Ok(reason);
                 }
-                session.answer(event, &mut machine, &mut socket, handler, rng, process_id).await?;
+                session.answer(&event, &mut machine, &mut socket, handler, rng, process_id).await?;
             } else if consumed == 0 {
                 break;
             }
@@ -143,15 +149,8 @@ where
             match timer.with_timeout(limit, read).await {
                 Ok(r) => r,
                 Err(TimedOut) => {
-                    if idle {
-                        let fields = ErrorFields::new(
-                            Severity::Fatal,
-                            SqlState::IDLE_SESSION_TIMEOUT,
-                            "terminating connection due to idle-session timeout",
-                        );
-                        if machine.terminate(&fields).is_ok() {
-                            let _ = transmit(&mut machine, &mut socket).await;
-                        }
+                    if idle && machine.terminate(&IDLE_TIMEOUT).is_ok() {
+                        let _ = transmit(&mut machine, &mut socket).await;
                     }
                     return Err(Error::Timeout);
                 }
@@ -210,14 +209,15 @@ struct Session<'c, 's> {
 impl Session<'_, '_> {
     async fn answer<W: Write, H: Handler, R: rand_core::CryptoRng>(
         &mut self,
-        event: Event<'_>,
+        event: &Event<'_>,
         machine: &mut Machine<'_>,
         socket: &mut W,
         handler: &mut H,
         rng: &mut R,
         process_id: i32,
     ) -> Result<(), Error<W::Error>> {
-        match event {
+        // By reference: an Event is large, and an argument lives as long as the future.
+        match *event {
             Event::TlsRequested => reply(machine, socket, |m| m.decline_tls()).await,
             Event::Startup { user, .. } => {
                 debug!("startup");
@@ -233,13 +233,15 @@ impl Session<'_, '_> {
                     }
                     None => {
                         // As PostgreSQL: do not say whether the role exists.
-                        let mut message = heapless::String::<128>::new();
+                        let mut message = heapless::String::<96>::new();
                         let _ = core::fmt::write(
                             &mut message,
                             format_args!("password authentication failed for user \"{user}\""),
                         );
-                        let fields = ErrorFields::new(Severity::Fatal, SqlState::INVALID_PASSWORD, &message);
-                        return reply(machine, socket, |m| m.reject(&fields)).await;
+                        let reject = |m: &mut Machine<'_>| {
+                            m.reject(&ErrorFields::new(Severity::Fatal, SqlState::INVALID_PASSWORD, &message))
+                        };
+                        return reply(machine, socket, reject).await;
                     }
                 };
                 reply(machine, socket, |m| m.authenticate(method, rng)).await
@@ -281,10 +283,7 @@ impl Session<'_, '_> {
                 let sql = &self.statements[portal.statement];
                 match handler.describe(sql) {
                     Ok(d) if d.columns.is_empty() => reply(machine, socket, |m| m.no_data()).await,
-                    Ok(d) => {
-                        let columns = with_formats(d.columns, portal.binary);
-                        reply(machine, socket, |m| m.row_description(&columns)).await
-                    }
+                    Ok(d) => describe_rows(d.columns, portal.binary, machine, socket).await,
                     Err(e) => reply(machine, socket, |m| m.error(&error_fields(&e))).await,
                 }
             }
@@ -321,7 +320,8 @@ impl Session<'_, '_> {
                 let d = handler.describe(statement).map_err(|_| Error::Session(SessionError::OutOfOrder))?;
                 reply(machine, socket, |m| m.row_description(d.columns)).await?;
             }
-            if !self.run(statement, None, 0, 0, 0, machine, socket, handler).await? {
+            let ran = run_statement(statement, Params::default(), 0, 0, 0, machine, socket, handler).await?;
+            if let Ran::Failed = ran {
                 return Ok(());
             }
         }
@@ -329,67 +329,6 @@ impl Session<'_, '_> {
             reply(machine, socket, |m| m.empty_query()).await?;
         }
         Ok(())
-    }
-
-    /// Runs one statement and ends it (CommandComplete, PortalSuspended or
-    /// an error). Returns whether it succeeded.
-    #[allow(clippy::too_many_arguments)]
-    async fn run<W: Write, H: Handler>(
-        &mut self,
-        sql: &str,
-        portal: Option<usize>,
-        binary: u16,
-        skip: u32,
-        limit: u32,
-        machine: &mut Machine<'_>,
-        socket: &mut W,
-        handler: &mut H,
-    ) -> Result<bool, Error<W::Error>> {
-        let params = portal.map(|p| self.portals[p].params.view()).unwrap_or_default();
-        let mut rows = Rows::new(machine, socket, binary, skip, limit);
-        let result = handler.execute(sql, params, &mut rows).await;
-        let outcome = rows.finish();
-        if let Some(e) = outcome.failed {
-            return Err(Error::Write(e));
-        }
-        match result {
-            Err(e) => {
-                reply(machine, socket, |m| m.error(&error_fields(&e))).await?;
-                Ok(false)
-            }
-            Ok(_) if outcome.suspended => {
-                if let Some(p) = portal {
-                    self.portals[p].offset = skip + outcome.sent;
-                }
-                reply(machine, socket, |m| m.portal_suspended()).await?;
-                Ok(true)
-            }
-            Ok(tag) => {
-                if let Some(p) = portal {
-                    self.portals[p].done = true;
-                }
-                let mut text = heapless::String::<32>::new();
-                let tag = match tag {
-                    Tag::Select => {
-                        let _ = core::fmt::write(&mut text, format_args!("SELECT {}", outcome.sent));
-                        text.as_str()
-                    }
-                    Tag::Command(t) => t,
-                };
-                // The transaction status ReadyForQuery reports follows the
-                // transaction statements the handler accepted.
-                let status = match tag {
-                    "BEGIN" => Some(TransactionStatus::InTransaction),
-                    "COMMIT" | "ROLLBACK" => Some(TransactionStatus::Idle),
-                    _ => None,
-                };
-                if let Some(status) = status {
-                    reply(machine, socket, |m| m.set_transaction_status(status)).await?;
-                }
-                reply(machine, socket, |m| m.command_complete(tag)).await?;
-                Ok(true)
-            }
-        }
     }
 
     async fn parse<W: Write, H: Handler>(
@@ -467,9 +406,97 @@ impl Session<'_, '_> {
             // A finished portal has nothing more to give, as in PostgreSQL.
             return reply(machine, socket, |m| m.command_complete("SELECT 0")).await;
         }
-        let sql = self.statements[statement].clone();
         let limit = u32::try_from(max_rows).unwrap_or(0);
-        self.run(&sql, Some(p), binary, offset, limit, machine, socket, handler).await.map(drop)
+        let sql = &self.statements[statement];
+        let params = self.portals[p].params.view();
+        match run_statement(sql, params, binary, offset, limit, machine, socket, handler).await? {
+            Ran::Suspended { sent } => self.portals[p].offset = offset + sent,
+            Ran::Completed => self.portals[p].done = true,
+            Ran::Failed => {}
+        }
+        Ok(())
+    }
+}
+
+/// How a statement run ended.
+enum Ran {
+    /// An error was sent.
+    Failed,
+    /// The row limit was reached after `sent` rows: PortalSuspended was sent.
+    Suspended { sent: u32 },
+    /// CommandComplete was sent.
+    Completed,
+}
+
+/// Runs one statement and ends it (CommandComplete, PortalSuspended or an
+/// error).
+#[allow(clippy::too_many_arguments)]
+async fn run_statement<W: Write, H: Handler>(
+    sql: &str,
+    params: Params<'_>,
+    binary: u16,
+    skip: u32,
+    limit: u32,
+    machine: &mut Machine<'_>,
+    socket: &mut W,
+    handler: &mut H,
+) -> Result<Ran, Error<W::Error>> {
+    let mut rows = Rows::new(machine, socket, binary, skip, limit);
+    let result = handler.execute(sql, params, &mut rows).await;
+    let outcome = rows.finish();
+    if let Some(e) = outcome.failed {
+        return Err(Error::Write(e));
+    }
+    let tag = match result {
+        Err(e) => {
+            reply(machine, socket, |m| m.error(&error_fields(&e))).await?;
+            return Ok(Ran::Failed);
+        }
+        Ok(_) if outcome.suspended => {
+            reply(machine, socket, |m| m.portal_suspended()).await?;
+            return Ok(Ran::Suspended { sent: outcome.sent });
+        }
+        Ok(tag) => tag,
+    };
+    let mut text = heapless::String::<32>::new();
+    let tag = match tag {
+        Tag::Select => {
+            let _ = core::fmt::write(&mut text, format_args!("SELECT {}", outcome.sent));
+            text.as_str()
+        }
+        Tag::Command(t) => t,
+    };
+    // The transaction status ReadyForQuery reports follows the transaction
+    // statements the handler accepted.
+    let status = match tag {
+        "BEGIN" => Some(TransactionStatus::InTransaction),
+        "COMMIT" | "ROLLBACK" => Some(TransactionStatus::Idle),
+        _ => None,
+    };
+    if let Some(status) = status {
+        reply(machine, socket, |m| m.set_transaction_status(status)).await?;
+    }
+    reply(machine, socket, |m| m.command_complete(tag)).await?;
+    Ok(Ran::Completed)
+}
+
+/// Sends a RowDescription of `columns` in the formats `binary` says. The
+/// copy with formats is rebuilt on each try so it never lives across an
+/// await (it is large for a small device).
+async fn describe_rows<W: Write>(
+    columns: &[FieldDescription<'_>],
+    binary: u16,
+    machine: &mut Machine<'_>,
+    socket: &mut W,
+) -> Result<(), Error<W::Error>> {
+    loop {
+        let result = machine.row_description(&with_formats(columns, binary));
+        match result {
+            Err(e) if e.is_output_full() && !machine.pending_output().is_empty() => {
+                transmit(machine, socket).await.map_err(Error::Write)?;
+            }
+            other => return other.map_err(Error::Session),
+        }
     }
 }
 
