@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on loopback for the tests that need a real
+# server (codec/tests/frontend_real_server.rs, the client tests).
+#
+#   eval "$(bash .ci/pg-cluster.sh start DIR)"   # exports POSTWIRE_PG_PORT, _HOST, _SOCKET_DIR
+#   bash .ci/pg-cluster.sh stop DIR
+#
+# Roles (see frontend_real_server.rs): fe_trust (trust, superuser, owns
+# database fe), fe_pass 'plain-secret' (password), fe_md5 'md5-secret'
+# (md5, stored as md5), fe_scram 'scram-secret' (scram-sha-256). Needs root
+# (the server runs as user `postgres`) or the postgres user itself.
+set -euo pipefail
+
+cmd=${1:?start or stop}
+dir=${2:?a directory for the cluster}
+pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -x "$pgbin/initdb" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+case "$cmd" in
+stop)
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -m fast -t 30 stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+start)
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    as_pg "$pgbin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+    cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = off
+max_connections = 50
+CONF
+    cat >"$dir/data/pg_hba.conf" <<HBA
+local all all trust
+host all fe_trust 127.0.0.1/32 trust
+host all fe_pass 127.0.0.1/32 password
+host all fe_md5 127.0.0.1/32 md5
+host all fe_scram 127.0.0.1/32 scram-sha-256
+HBA
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    sql() { as_pg "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"; }
+    sql -d postgres <<SQL
+CREATE ROLE fe_trust LOGIN SUPERUSER;
+CREATE DATABASE fe OWNER fe_trust;
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE fe_pass LOGIN PASSWORD 'plain-secret';
+CREATE ROLE fe_scram LOGIN PASSWORD 'scram-secret';
+SET password_encryption = 'md5';
+CREATE ROLE fe_md5 LOGIN PASSWORD 'md5-secret';
+SQL
+    sql -d fe -c "GRANT ALL ON SCHEMA public TO public" >/dev/null
+    echo "export POSTWIRE_PG_PORT=$port POSTWIRE_PG_HOST=127.0.0.1 POSTWIRE_PG_SOCKET_DIR=$dir"
+    ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac
