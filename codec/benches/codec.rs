@@ -1,0 +1,316 @@
+//! The codec against its peers, in the same run: `postgres-protocol` 0.6
+//! (tokio-postgres's codec) and `pgwire` 0.42's message layer.
+//!
+//! `cargo bench -p postwire-codec --all-features --bench codec`
+//!
+//! Groups: decoding a 5,000-row × 6-column result (int4, text, text, int8,
+//! bool, float8, text format); encoding those rows (next to a plain memcpy of
+//! the same bytes); parsing a 20-field RowDescription and a 10-parameter
+//! Bind. Ratios matter, not absolute times (see BENCHMARKS.md).
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fallible_iterator::FallibleIterator;
+use postwire_codec::backend::{BackendMessage, DataRowWriter, FieldDescription, RowDescription};
+use postwire_codec::frontend::{Bind, FormatCodes, FrontendMessage, Values};
+use postwire_codec::value::ToValue;
+use postwire_codec::{Encode, Format, FrameLimits, Framed, oid};
+
+const ROWS: usize = 5_000;
+
+/// One row of the benchmark table.
+struct Row {
+    id: i32,
+    name: String,
+    note: String,
+    big: i64,
+    ok: bool,
+    score: f64,
+}
+
+fn rows() -> Vec<Row> {
+    (0..ROWS)
+        .map(|i| Row {
+            id: i as i32,
+            name: format!("customer number {i}"),
+            note: format!("a note of medium length for row {i}"),
+            big: i as i64 * 1_000_003 - 7,
+            ok: i % 3 == 0,
+            score: i as f64 / 7.0,
+        })
+        .collect()
+}
+
+/// Writes `rows` as DataRow messages into `out`; returns the bytes written.
+fn encode_rows(rows: &[Row], out: &mut [u8]) -> usize {
+    let mut at = 0;
+    for row in rows {
+        let mut w = DataRowWriter::begin(out, at).unwrap();
+        w.cell_with(|s| row.id.encode_text(s)).unwrap();
+        w.cell_with(|s| row.name.as_str().encode_text(s)).unwrap();
+        w.cell_with(|s| row.note.as_str().encode_text(s)).unwrap();
+        w.cell_with(|s| row.big.encode_text(s)).unwrap();
+        w.cell_with(|s| row.ok.encode_text(s)).unwrap();
+        w.cell_with(|s| row.score.encode_text(s)).unwrap();
+        at += w.finish().unwrap();
+    }
+    at
+}
+
+fn data_row_stream(rows: &[Row]) -> Vec<u8> {
+    let mut out = vec![0; 1 << 21];
+    let n = encode_rows(rows, &mut out);
+    out.truncate(n);
+    out
+}
+
+/// Our decoder: frame every message, walk every cell.
+fn ours_decode(stream: &[u8]) -> usize {
+    let limits = FrameLimits::DEFAULT;
+    let (mut at, mut bytes) = (0, 0);
+    while at < stream.len() {
+        let Ok(Framed::Complete { item, consumed }) = BackendMessage::parse(&stream[at..], &limits) else { panic!() };
+        if let BackendMessage::DataRow(row) = item {
+            for cell in row.cells() {
+                bytes += cell.map_or(0, <[u8]>::len);
+            }
+        }
+        at += consumed;
+    }
+    bytes
+}
+
+/// postgres-protocol: `Message::parse`, then its cell ranges.
+fn postgres_protocol_decode(stream: &[u8]) -> usize {
+    use postgres_protocol::message::backend::Message;
+    let mut buf = BytesMut::from(stream);
+    let mut bytes = 0;
+    while let Some(message) = Message::parse(&mut buf).unwrap() {
+        if let Message::DataRow(row) = message {
+            let mut ranges = row.ranges();
+            while let Some(range) = ranges.next().unwrap() {
+                bytes += range.map_or(0, |r| r.len());
+            }
+        }
+    }
+    bytes
+}
+
+/// pgwire: `PgWireBackendMessage::decode` (its DataRow keeps the cells as
+/// one buffer; it has no cell iterator, so this does less work than the others).
+fn pgwire_decode(stream: &[u8]) -> usize {
+    use pgwire::messages::{DecodeContext, PgWireBackendMessage, ProtocolVersion};
+    let ctx = DecodeContext::new(ProtocolVersion::PROTOCOL3_0);
+    let mut buf = BytesMut::from(stream);
+    let mut bytes = 0;
+    while let Some(message) = PgWireBackendMessage::decode(&mut buf, &ctx).unwrap() {
+        if let PgWireBackendMessage::DataRow(row) = message {
+            bytes += row.data.len();
+        }
+    }
+    bytes
+}
+
+fn decode_rows(c: &mut Criterion) {
+    let stream = data_row_stream(&rows());
+    let mut group = c.benchmark_group("decode 5000 DataRows x 6 columns");
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("postwire", |b| b.iter(|| ours_decode(black_box(&stream))));
+    group.bench_function("postgres-protocol", |b| b.iter(|| postgres_protocol_decode(black_box(&stream))));
+    group.bench_function("pgwire", |b| b.iter(|| pgwire_decode(black_box(&stream))));
+    group.finish();
+}
+
+fn encode_rows_group(c: &mut Criterion) {
+    let rows = rows();
+    let stream = data_row_stream(&rows);
+    let mut out = vec![0u8; stream.len() + 1024];
+    let mut group = c.benchmark_group("encode 5000 DataRows x 6 columns");
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("postwire DataRowWriter (values formatted)", |b| {
+        b.iter(|| encode_rows(black_box(&rows), black_box(&mut out)))
+    });
+    // The same bytes, pre-encoded per row, copied: the floor for any encoder
+    // that still formats nothing.
+    let cells: Vec<[Vec<u8>; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string().into_bytes(),
+                r.name.clone().into_bytes(),
+                r.note.clone().into_bytes(),
+                r.big.to_string().into_bytes(),
+                if r.ok { b"t".to_vec() } else { b"f".to_vec() },
+                ryu_like(r.score),
+            ]
+        })
+        .collect();
+    group.bench_function("postwire DataRowWriter (pre-formatted cells)", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for row in &cells {
+                let mut w = DataRowWriter::begin(&mut out, at).unwrap();
+                for cell in row {
+                    w.value(cell).unwrap();
+                }
+                at += w.finish().unwrap();
+            }
+            black_box(at)
+        })
+    });
+    group.bench_function("memcpy of the encoded stream", |b| {
+        b.iter(|| {
+            out[..stream.len()].copy_from_slice(black_box(&stream));
+            black_box(out[0])
+        })
+    });
+    group.bench_function("pgwire DataRow::encode (pre-formatted cells)", |b| {
+        use pgwire::messages::Message;
+        use pgwire::messages::data::DataRow;
+        let prepared: Vec<DataRow> = cells
+            .iter()
+            .map(|row| {
+                let mut data = BytesMut::new();
+                for cell in row {
+                    data.extend_from_slice(&(cell.len() as i32).to_be_bytes());
+                    data.extend_from_slice(cell);
+                }
+                DataRow::new(data, 6)
+            })
+            .collect();
+        let mut buf = BytesMut::with_capacity(stream.len() + 1024);
+        b.iter(|| {
+            buf.clear();
+            for row in &prepared {
+                row.encode(&mut buf).unwrap();
+            }
+            black_box(buf.len())
+        })
+    });
+    group.finish();
+}
+
+/// The float text our encoder writes, for the pre-formatted copy.
+fn ryu_like(v: f64) -> Vec<u8> {
+    let mut out = [0u8; 64];
+    let mut w = DataRowWriter::begin(&mut out, 0).unwrap();
+    w.cell_with(|s| v.encode_text(s)).unwrap();
+    let n = w.finish().unwrap();
+    out[11..n].to_vec()
+}
+
+fn row_description_and_bind(c: &mut Criterion) {
+    let names: Vec<String> = (0..20).map(|i| format!("column_{i}")).collect();
+    let fields: Vec<FieldDescription<'_>> = names
+        .iter()
+        .map(|name| FieldDescription {
+            name,
+            table_oid: 16_384,
+            column_id: 1,
+            type_oid: oid::INT4,
+            type_size: 4,
+            type_modifier: -1,
+            format: Format::Binary,
+        })
+        .collect();
+    let description = RowDescription::new(&fields);
+    let mut rd = vec![0; description.encoded_len().unwrap()];
+    description.encode(&mut rd).unwrap();
+
+    let values: Vec<Vec<u8>> = (0..10).map(|i: i32| i.to_be_bytes().to_vec()).collect();
+    let params: Vec<Option<&[u8]>> = values.iter().map(|v| Some(v.as_slice())).collect();
+    let bind = Bind {
+        portal: "",
+        statement: "s1",
+        param_formats: FormatCodes::from_slice(&[Format::Binary]),
+        params: Values::from_slice(&params),
+        result_formats: FormatCodes::from_slice(&[Format::Binary]),
+    };
+    let mut bd = vec![0; bind.encoded_len().unwrap()];
+    bind.encode(&mut bd).unwrap();
+
+    let limits = FrameLimits::DEFAULT;
+    let mut group = c.benchmark_group("parse RowDescription (20 fields)");
+    group.bench_function("postwire", |b| {
+        b.iter(|| {
+            let Ok(Framed::Complete { item: BackendMessage::RowDescription(d), .. }) =
+                BackendMessage::parse(black_box(&rd), &limits)
+            else {
+                panic!()
+            };
+            d.fields.iter().map(|f| f.type_oid as usize + f.name.len()).sum::<usize>()
+        })
+    });
+    group.bench_function("postgres-protocol", |b| {
+        use postgres_protocol::message::backend::Message;
+        b.iter(|| {
+            let mut buf = BytesMut::from(black_box(&rd[..]));
+            let Some(Message::RowDescription(d)) = Message::parse(&mut buf).unwrap() else { panic!() };
+            let mut fields = d.fields();
+            let mut sum = 0;
+            while let Some(f) = fields.next().unwrap() {
+                sum += f.type_oid() as usize + f.name().len();
+            }
+            sum
+        })
+    });
+    group.bench_function("pgwire", |b| {
+        use pgwire::messages::{DecodeContext, PgWireBackendMessage, ProtocolVersion};
+        let ctx = DecodeContext::new(ProtocolVersion::PROTOCOL3_0);
+        b.iter(|| {
+            let mut buf = BytesMut::from(black_box(&rd[..]));
+            let Some(PgWireBackendMessage::RowDescription(d)) = PgWireBackendMessage::decode(&mut buf, &ctx).unwrap()
+            else {
+                panic!()
+            };
+            d.fields.iter().map(|f| f.type_id as usize + f.name.len()).sum::<usize>()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("parse Bind (10 parameters)");
+    group.bench_function("postwire", |b| {
+        b.iter(|| {
+            let Ok(Framed::Complete { item: FrontendMessage::Bind(bind), .. }) =
+                FrontendMessage::parse(black_box(&bd), &limits)
+            else {
+                panic!()
+            };
+            bind.params.iter().map(|p| p.map_or(0, <[u8]>::len)).sum::<usize>()
+        })
+    });
+    group.bench_function("pgwire", |b| {
+        use pgwire::messages::{DecodeContext, PgWireFrontendMessage, ProtocolVersion};
+        let mut ctx = DecodeContext::new(ProtocolVersion::PROTOCOL3_0);
+        ctx.awaiting_frontend_ssl = false;
+        ctx.awaiting_frontend_startup = false;
+        b.iter(|| {
+            let mut buf = BytesMut::from(black_box(&bd[..]));
+            let Some(PgWireFrontendMessage::Bind(bind)) = PgWireFrontendMessage::decode(&mut buf, &ctx).unwrap() else {
+                panic!()
+            };
+            bind.parameters.iter().map(|p| p.as_ref().map_or(0, |v| v.len())).sum::<usize>()
+        })
+    });
+    // postgres-protocol is a client codec: it writes Bind but cannot parse one.
+    group.finish();
+}
+
+fn quick() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = quick();
+    targets = decode_rows, encode_rows_group, row_description_and_bind
+}
+criterion_main!(benches);
