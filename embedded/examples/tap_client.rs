@@ -113,6 +113,16 @@ async fn main() {
     assert_eq!(row_count(&fresh.simple_query("SELECT * FROM readings LIMIT 2").await.unwrap()), 2);
     println!("ok: vanishing client, garbage, fresh connection");
 
+    // A client that stalls mid-message is dropped after the stall timeout
+    // (5 s in tap_server): the server closes the connection by itself.
+    let mut stalled = raw_connect(host).await;
+    stalled.write_all(b"\x00\x00\x00\x50\x00\x03").await.expect("send");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server never dropped the stalled client");
+    println!("ok: a stalled client dropped after {:.1} s", started.elapsed().as_secs_f64());
+
     // Throughput: the whole 10,000-row table, a few times.
     let mut rows = 0;
     let start = Instant::now();
