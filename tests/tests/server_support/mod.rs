@@ -199,7 +199,8 @@ impl Session for ToySession {
     }
 
     async fn prepare(&mut self, _: &mut Context, sql: &str, _: &[u32]) -> Result<Prepared, PgError> {
-        let sql = sql.trim();
+        // pgbench sends its statements with the trailing semicolon.
+        let sql = sql.trim().trim_end_matches(';');
         Ok(match sql {
             "" | "SLEEP" | "BEGIN" | "COMMIT" => Prepared::default(),
             "SELECT $1::int4" => Prepared::new(vec![oid::INT4], vec![Column::new("v", oid::INT4)]),
@@ -219,7 +220,7 @@ impl Session for ToySession {
         if let Some(response) = self.copy_response(portal.sql) {
             return Ok(response);
         }
-        match portal.sql {
+        match portal.sql.trim().trim_end_matches(';') {
             "" => Ok(Response::Empty),
             "BEGIN" => {
                 ctx.set_transaction_status(TransactionStatus::InTransaction);
