@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::future;
 use postwire_server::{Config, Trust};
-use server_support::{Toy, connect, pg_config, simple_rows, start};
+use server_support::{connect, pg_config, simple_rows, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
