@@ -4,6 +4,8 @@
 //! flow — simple and extended queries, pipelined errors, row limits, COPY,
 //! asynchronous messages, transaction status, cancel, terminate and EOF.
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use std::collections::HashMap;
 
 use postwire_codec::backend::{ErrorFields, FieldDescription, Severity, TransactionStatus};
@@ -11,25 +13,6 @@ use postwire_codec::frontend::{StartupParams, TargetKind};
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, Event as BackendEvent, ServerParameters};
 use postwire_codec::session::frontend::{Config, Event, Frontend};
 use postwire_codec::{Format, SqlState, oid};
-
-struct Rng(u64);
-impl rand_core::TryRng for Rng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        Ok(self.0 >> 11)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for b in dst {
-            *b = self.try_next_u64()? as u8;
-        }
-        Ok(())
-    }
-}
-impl rand_core::TryCryptoRng for Rng {}
 
 const COLUMN: [FieldDescription<'static>; 1] = [FieldDescription {
     name: "n",
@@ -66,7 +49,7 @@ struct Pair {
     to_client: Vec<u8>,
     /// Bytes moved per step (1 = a byte at a time).
     chunk: usize,
-    rng: Rng,
+    rng: StdRng,
     log: Vec<String>,
 }
 
@@ -79,7 +62,7 @@ impl Pair {
             to_server: Vec::new(),
             to_client: Vec::new(),
             chunk,
-            rng: Rng(5),
+            rng: StdRng::seed_from_u64(5),
             log: Vec::new(),
         };
         pair.frontend.start(StartupParams::from_slice(&[("user", "alice")]), &mut pair.rng).unwrap();
