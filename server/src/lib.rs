@@ -17,6 +17,8 @@
 //! and calls handlers. Output is sent whenever the connection's buffer fills,
 //! so results stream to the client at the pace it reads them.
 
+#[cfg(feature = "client")]
+pub mod client;
 mod config;
 mod conn;
 mod context;

@@ -157,8 +157,8 @@ impl<S: Service, A: AuthSource> Server<S, A> {
         );
     }
 
-    /// Binds the Unix-domain socket `<dir>/.s.PGSQL.<port>` (where `psql -h
-    /// <dir> -p <port>` looks) and serves it until shutdown, when the socket
+    /// Binds the Unix-domain socket `<dir>/.s.PGSQL.<port>` (where
+    /// `psql -h <dir> -p <port>` looks) and serves it until shutdown, when the socket
     /// file is removed. A stale socket file from an earlier run is replaced.
     #[cfg(unix)]
     pub async fn listen_unix(&self, dir: impl AsRef<Path>, port: u16, tls: TlsMode) -> io::Result<PathBuf> {

@@ -1,7 +1,7 @@
 //! Result columns and values, and the typed row encoder that writes values
 //! straight into the connection's output buffer.
 
-use postwire_codec::backend::{CellSink, DataRowWriter, FieldDescription};
+use postwire_codec::backend::{DataRowWriter, FieldDescription};
 use postwire_codec::value::{Date, Interval, Json, Jsonb, Numeric, Time, Timestamp, TimestampTz, ToValue, Uuid};
 use postwire_codec::{EncodeError, Format, Oid, oid};
 
@@ -134,8 +134,18 @@ impl Value {
         }
     }
 
+    /// An upper bound of its text form's length, for buffer planning.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn text_len_hint(&self) -> usize {
+        match self {
+            Value::Text(s) | Value::Numeric(s) | Value::Json(s) | Value::Jsonb(s) => s.len(),
+            Value::Bytea(b) => 2 + 2 * b.len(),
+            _ => 64,
+        }
+    }
+
     /// Writes the value (not NULL) in `format`.
-    fn encode(&self, format: Format, out: &mut CellSink<'_>) -> Result<(), EncodeError> {
+    pub(crate) fn encode<S: postwire_codec::Sink>(&self, format: Format, out: &mut S) -> Result<(), EncodeError> {
         match self {
             Value::Null => Err(EncodeError::InvalidValue),
             Value::Bool(v) => v.encode(format, out),

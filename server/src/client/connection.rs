@@ -1,0 +1,343 @@
+//! The connection task (socket + frontend machine) and the handle to it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use postwire_codec::frontend::{StartupParams, TargetKind};
+use postwire_codec::session::frontend::{Config, Event, Frontend};
+use postwire_codec::{Format, Oid};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use super::row::ColumnInfo;
+use super::{ClientConfig, ClientError, DbError, QueryResult, Row};
+use crate::Value;
+
+/// Requests queued in the channel before callers wait.
+const QUEUE: usize = 1024;
+/// Requests the machine tracks at once (an extended query takes five:
+/// Parse, Bind, Describe, Execute, Sync); more wait in the channel.
+const IN_FLIGHT: usize = 512;
+/// The machine's output buffer; a larger message is written in one go
+/// after flushing.
+const OUTPUT: usize = 64 * 1024;
+
+type Reply = oneshot::Sender<Result<QueryResult, ClientError>>;
+
+enum Request {
+    Simple { sql: String, reply: Reply },
+    Extended { sql: String, params: Vec<Value>, reply: Reply },
+}
+
+impl Request {
+    /// An upper bound of the bytes its messages take.
+    fn size(&self) -> usize {
+        match self {
+            Request::Simple { sql, .. } => sql.len() + 16,
+            Request::Extended { sql, params, .. } => {
+                let values: usize = params.iter().map(|p| 8 + p.text_len_hint()).sum();
+                2 * sql.len() + values + params.len() * 6 + 96
+            }
+        }
+    }
+}
+
+/// A handle to one connection; cheap to clone, usable from many tasks.
+/// Concurrent calls are pipelined.
+#[derive(Clone, Debug)]
+pub struct Client {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Client {
+    /// Runs `sql` (any number of statements) with the simple protocol.
+    pub async fn simple_query(&self, sql: &str) -> Result<QueryResult, ClientError> {
+        self.call(|reply| Request::Simple { sql: sql.to_owned(), reply }).await
+    }
+
+    /// Runs one statement with `$n` parameters through the extended
+    /// protocol (Parse, Bind, Describe, Execute, Sync). Parameters are sent as
+    /// text with their types; NULL has an unspecified type.
+    pub async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult, ClientError> {
+        self.call(|reply| Request::Extended { sql: sql.to_owned(), params: params.to_vec(), reply }).await
+    }
+
+    /// Whether the connection task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.requests.is_closed()
+    }
+
+    async fn call(&self, request: impl FnOnce(Reply) -> Request) -> Result<QueryResult, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(request(reply)).await.map_err(|_| ClientError::Closed)?;
+        answer.await.map_err(|_| ClientError::Closed)?
+    }
+}
+
+/// Connects, logs in, and spawns the connection task (it ends when every
+/// [`Client`] is dropped, sending Terminate).
+pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
+    if config.host.starts_with('/') {
+        let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        connect_with(stream, config).await
+    } else {
+        let stream = tokio::net::TcpStream::connect((config.host.as_str(), config.port)).await?;
+        stream.set_nodelay(true)?;
+        connect_with(stream, config).await
+    }
+}
+
+/// Logs in over an already connected stream (a loopback pipe, say) and
+/// spawns the connection task.
+pub async fn connect_with<S>(stream: S, config: &ClientConfig) -> Result<Client, ClientError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut connection = Connection {
+        stream,
+        frontend: Frontend::new(vec![0; OUTPUT], Config::DEFAULT),
+        input: Vec::with_capacity(8192),
+        pending: VecDeque::new(),
+    };
+    connection.login(config).await?;
+    let (requests, inbox) = mpsc::channel(QUEUE);
+    tokio::spawn(connection.run(inbox));
+    Ok(Client { requests })
+}
+
+/// A request sent and waiting for its ReadyForQuery.
+struct Pending {
+    reply: Reply,
+    result: QueryResult,
+    columns: Arc<[ColumnInfo]>,
+    error: Option<DbError>,
+}
+
+struct Connection<S> {
+    stream: S,
+    frontend: Frontend<Vec<u8>, IN_FLIGHT>,
+    input: Vec<u8>,
+    pending: VecDeque<Pending>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    async fn login(&mut self, config: &ClientConfig) -> Result<(), ClientError> {
+        let database = if config.database.is_empty() { &config.user } else { &config.database };
+        let mut params = vec![("user", config.user.as_str()), ("database", database.as_str())];
+        if let Some(name) = &config.application_name {
+            params.push(("application_name", name));
+        }
+        self.frontend.start(StartupParams::from_slice(&params), &mut rand::rng())?;
+        loop {
+            self.flush().await?;
+            let mut login_error = None;
+            let mut ready = false;
+            let consumed = {
+                let step = self.frontend.handle_input(&self.input)?;
+                match step.event {
+                    Some(Event::PasswordRequired { .. }) => {
+                        let password = config.password.as_deref().unwrap_or_default();
+                        self.frontend.provide_password(password.as_bytes())?;
+                    }
+                    Some(Event::Error { error, .. }) => login_error = Some(DbError::from_response(&error)),
+                    Some(Event::Ready { .. }) => ready = true,
+                    _ => {}
+                }
+                if step.event.is_none() && step.consumed == 0 { None } else { Some(step.consumed) }
+            };
+            if let Some(error) = login_error {
+                return Err(ClientError::Db(Box::new(error)));
+            }
+            match consumed {
+                Some(n) => {
+                    self.input.drain(..n);
+                }
+                None => self.read().await?,
+            }
+            if ready {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn run(mut self, mut inbox: mpsc::Receiver<Request>) {
+        let outcome = self.serve(&mut inbox).await;
+        if let Err(error) = outcome {
+            tracing::debug!(%error, "client connection ended");
+        } else {
+            return;
+        }
+        // Everyone waiting learns the connection is gone.
+        for pending in self.pending.drain(..) {
+            let _ = pending.reply.send(Err(ClientError::Closed));
+        }
+        inbox.close();
+        while let Some(request) = inbox.recv().await {
+            let (Request::Simple { reply, .. } | Request::Extended { reply, .. }) = request;
+            let _ = reply.send(Err(ClientError::Closed));
+        }
+    }
+
+    async fn serve(&mut self, inbox: &mut mpsc::Receiver<Request>) -> Result<(), ClientError> {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            self.flush().await?;
+            tokio::select! {
+                request = inbox.recv(), if self.frontend.pending_requests() + 5 <= IN_FLIGHT => match request {
+                    Some(request) => {
+                        // Make room first, so a request's messages go into
+                        // the machine's buffer whole.
+                        if self.frontend.pending_output().len() + request.size() > OUTPUT {
+                            self.flush().await?;
+                        }
+                        self.send(request)?
+                    }
+                    None => {
+                        // Every handle is gone.
+                        let _ = self.frontend.send_terminate();
+                        self.flush().await?;
+                        return Ok(());
+                    }
+                },
+                read = self.stream.read(&mut buf) => {
+                    let n = read?;
+                    if n == 0 {
+                        self.frontend.handle_eof(self.input.len());
+                        return Err(ClientError::Closed);
+                    }
+                    self.input.extend_from_slice(&buf[..n]);
+                    self.handle_input()?;
+                }
+            }
+        }
+    }
+
+    /// Queues a request's messages in the machine.
+    fn send(&mut self, request: Request) -> Result<(), ClientError> {
+        if request.size() > OUTPUT {
+            let (Request::Simple { reply, .. } | Request::Extended { reply, .. }) = request;
+            let _ = reply.send(Err(ClientError::Value("the request is larger than the output buffer".into())));
+            return Ok(());
+        }
+        let (reply, sent) = match request {
+            Request::Simple { sql, reply } => {
+                let sent = self.frontend.send_query(&sql).map(drop).map_err(ClientError::from);
+                (reply, sent)
+            }
+            Request::Extended { sql, params, reply } => {
+                let sent = self.send_extended(&sql, &params);
+                (reply, sent)
+            }
+        };
+        match sent {
+            Ok(()) => {
+                self.pending.push_back(Pending {
+                    reply,
+                    result: QueryResult::default(),
+                    columns: Arc::from(Vec::new()),
+                    error: None,
+                });
+                Ok(())
+            }
+            // The caller's mistake (a value that cannot be encoded): tell
+            // them, keep the connection.
+            Err(ClientError::Value(e)) => {
+                let _ = reply.send(Err(ClientError::Value(e)));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = reply.send(Err(ClientError::Closed));
+                Err(e)
+            }
+        }
+    }
+
+    fn send_extended(&mut self, sql: &str, params: &[Value]) -> Result<(), ClientError> {
+        let types: Vec<Oid> = params.iter().map(|p| if let Value::Null = p { 0 } else { p.type_oid() }).collect();
+        let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(params.len());
+        for param in params {
+            if let Value::Null = param {
+                encoded.push(None);
+            } else {
+                let mut bytes = Vec::new();
+                param.encode(Format::Text, &mut bytes).map_err(|e| ClientError::Value(e.to_string()))?;
+                encoded.push(Some(bytes));
+            }
+        }
+        let values: Vec<Option<&[u8]>> = encoded.iter().map(Option::as_deref).collect();
+        let f = &mut self.frontend;
+        f.send_parse("", sql, &types)?;
+        f.send_bind("", "", &[Format::Text], &values, &[Format::Text])?;
+        f.send_describe(TargetKind::Portal, "")?;
+        f.send_execute("", 0)?;
+        f.send_sync()?;
+        Ok(())
+    }
+
+    /// Handles every complete message buffered.
+    fn handle_input(&mut self) -> Result<(), ClientError> {
+        let mut at = 0;
+        loop {
+            let step = self.frontend.handle_input(&self.input[at..])?;
+            if step.event.is_none() && step.consumed == 0 {
+                break;
+            }
+            at += step.consumed;
+            let Some(event) = step.event else { continue };
+            let current = self.pending.front_mut();
+            match (event, current) {
+                (Event::RowDescription { description, .. }, Some(p)) => {
+                    p.columns = description
+                        .fields
+                        .iter()
+                        .map(|f| ColumnInfo { name: f.name.to_owned(), type_oid: f.type_oid })
+                        .collect();
+                }
+                (Event::DataRow { row, .. }, Some(p)) => {
+                    let cells = row.cells().map(|c| c.map(<[u8]>::to_vec)).collect();
+                    p.result.rows.push(Row { columns: p.columns.clone(), cells });
+                }
+                (Event::CommandComplete { complete, .. }, Some(p)) => p.result.tag = complete.tag.to_owned(),
+                (Event::Error { error, .. }, current) => {
+                    let error = DbError::from_response(&error);
+                    match current {
+                        Some(p) if error.severity != "FATAL" && error.severity != "PANIC" => p.error = Some(error),
+                        _ => return Err(ClientError::Db(Box::new(error))),
+                    }
+                }
+                (Event::Ready { .. }, Some(_)) => {
+                    let p = self.pending.pop_front().expect("a pending request");
+                    let answer = match p.error {
+                        Some(e) => Err(ClientError::Db(Box::new(e))),
+                        None => Ok(p.result),
+                    };
+                    let _ = p.reply.send(answer);
+                }
+                _ => {}
+            }
+        }
+        self.input.drain(..at);
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<(), ClientError> {
+        let mut buf = [0u8; 8192];
+        let n = self.stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(ClientError::Closed);
+        }
+        self.input.extend_from_slice(&buf[..n]);
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ClientError> {
+        let pending = self.frontend.pending_output();
+        if !pending.is_empty() {
+            let n = pending.len();
+            self.stream.write_all(pending).await?;
+            self.frontend.consume_output(n);
+        }
+        Ok(())
+    }
+}
