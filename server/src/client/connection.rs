@@ -1,7 +1,7 @@
 //! The connection task (socket + frontend machine) and the handle to it.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, OnceLock};
 
 use postwire_codec::frontend::{StartupParams, TargetKind};
 use postwire_codec::session::frontend::{Config, Event, Frontend};
@@ -18,6 +18,8 @@ const QUEUE: usize = 1024;
 /// Requests the machine tracks at once (an extended query takes five:
 /// Parse, Bind, Describe, Execute, Sync); more wait in the channel.
 const IN_FLIGHT: usize = 512;
+/// Prepared statements kept per connection (then the unnamed statement).
+const STATEMENT_CACHE: usize = 256;
 /// The machine's output buffer; a larger message is written in one go
 /// after flushing.
 const OUTPUT: usize = 64 * 1024;
@@ -99,6 +101,8 @@ where
         frontend: Frontend::new(vec![0; OUTPUT], Config::DEFAULT),
         input: Vec::with_capacity(8192),
         pending: VecDeque::new(),
+        statements: HashMap::new(),
+        next_statement: 0,
     };
     connection.login(config).await?;
     let (requests, inbox) = mpsc::channel(QUEUE);
@@ -111,7 +115,21 @@ struct Pending {
     reply: Reply,
     result: QueryResult,
     columns: Arc<[ColumnInfo]>,
+    /// For a cached statement: its columns, filled by the first request's
+    /// Describe and shared by later ones.
+    cached: Option<Arc<OnceLock<Arc<[ColumnInfo]>>>>,
+    /// The cache entry this request created (dropped again if it fails).
+    creates: Option<StatementKey>,
     error: Option<DbError>,
+}
+
+/// A cached statement: its SQL and parameter types.
+type StatementKey = (String, Vec<Oid>);
+
+/// A prepared statement the server holds for this connection.
+struct Cached {
+    name: String,
+    columns: Arc<OnceLock<Arc<[ColumnInfo]>>>,
 }
 
 struct Connection<S> {
@@ -119,6 +137,8 @@ struct Connection<S> {
     frontend: Frontend<Vec<u8>, IN_FLIGHT>,
     input: Vec<u8>,
     pending: VecDeque<Pending>,
+    statements: HashMap<StatementKey, Cached>,
+    next_statement: u64,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -186,12 +206,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             tokio::select! {
                 request = inbox.recv(), if self.frontend.pending_requests() + 5 <= IN_FLIGHT => match request {
                     Some(request) => {
-                        // Make room first, so a request's messages go into
-                        // the machine's buffer whole.
-                        if self.frontend.pending_output().len() + request.size() > OUTPUT {
-                            self.flush().await?;
+                        self.queue(request).await?;
+                        // Take whatever else is waiting, so one write carries
+                        // many requests.
+                        while self.frontend.pending_requests() + 5 <= IN_FLIGHT {
+                            let Ok(request) = inbox.try_recv() else { break };
+                            self.queue(request).await?;
                         }
-                        self.send(request)?
                     }
                     None => {
                         // Every handle is gone.
@@ -213,6 +234,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    /// Queues a request, making room in the output first so its messages
+    /// go into the machine's buffer whole.
+    async fn queue(&mut self, request: Request) -> Result<(), ClientError> {
+        if self.frontend.pending_output().len() + request.size() > OUTPUT {
+            self.flush().await?;
+        }
+        self.send(request)
+    }
+
     /// Queues a request's messages in the machine.
     fn send(&mut self, request: Request) -> Result<(), ClientError> {
         if request.size() > OUTPUT {
@@ -222,20 +252,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let (reply, sent) = match request {
             Request::Simple { sql, reply } => {
-                let sent = self.frontend.send_query(&sql).map(drop).map_err(ClientError::from);
+                let sent = self.frontend.send_query(&sql).map(|_| (None, None)).map_err(ClientError::from);
                 (reply, sent)
             }
             Request::Extended { sql, params, reply } => {
-                let sent = self.send_extended(&sql, &params);
+                let sent = self.send_extended(sql, &params);
                 (reply, sent)
             }
         };
         match sent {
-            Ok(()) => {
+            Ok((cached, creates)) => {
                 self.pending.push_back(Pending {
                     reply,
                     result: QueryResult::default(),
                     columns: Arc::from(Vec::new()),
+                    cached,
+                    creates,
                     error: None,
                 });
                 Ok(())
@@ -253,7 +285,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    fn send_extended(&mut self, sql: &str, params: &[Value]) -> Result<(), ClientError> {
+    /// Bind, Execute and Sync of a cached statement, preparing it (Parse and
+    /// Describe, pipelined in front) the first time the SQL is seen.
+    #[allow(clippy::type_complexity)]
+    fn send_extended(
+        &mut self,
+        sql: String,
+        params: &[Value],
+    ) -> Result<(Option<Arc<OnceLock<Arc<[ColumnInfo]>>>>, Option<StatementKey>), ClientError> {
         let types: Vec<Oid> = params.iter().map(|p| if let Value::Null = p { 0 } else { p.type_oid() }).collect();
         let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(params.len());
         for param in params {
@@ -266,13 +305,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         }
         let values: Vec<Option<&[u8]>> = encoded.iter().map(Option::as_deref).collect();
+        let key = (sql, types);
+        let mut creates = None;
+        if !self.statements.contains_key(&key) && self.statements.len() < STATEMENT_CACHE {
+            let name = format!("pw{}", self.next_statement);
+            self.next_statement += 1;
+            self.frontend.send_parse(&name, &key.0, &key.1)?;
+            self.frontend.send_describe(TargetKind::Statement, &name)?;
+            self.statements.insert(key.clone(), Cached { name, columns: Arc::new(OnceLock::new()) });
+            creates = Some(key.clone());
+        }
         let f = &mut self.frontend;
-        f.send_parse("", sql, &types)?;
-        f.send_bind("", "", &[Format::Text], &values, &[Format::Text])?;
-        f.send_describe(TargetKind::Portal, "")?;
+        let cached = match self.statements.get(&key) {
+            Some(cached) => {
+                f.send_bind("", &cached.name, &[Format::Text], &values, &[Format::Text])?;
+                Some(cached.columns.clone())
+            }
+            // The cache is full: the unnamed statement, described each time.
+            None => {
+                f.send_parse("", &key.0, &key.1)?;
+                f.send_bind("", "", &[Format::Text], &values, &[Format::Text])?;
+                f.send_describe(TargetKind::Portal, "")?;
+                None
+            }
+        };
         f.send_execute("", 0)?;
         f.send_sync()?;
-        Ok(())
+        Ok((cached, creates))
     }
 
     /// Handles every complete message buffered.
@@ -288,13 +347,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let current = self.pending.front_mut();
             match (event, current) {
                 (Event::RowDescription { description, .. }, Some(p)) => {
-                    p.columns = description
+                    let columns: Arc<[ColumnInfo]> = description
                         .fields
                         .iter()
                         .map(|f| ColumnInfo { name: f.name.to_owned(), type_oid: f.type_oid })
                         .collect();
+                    if let Some(cached) = &p.cached {
+                        let _ = cached.set(columns.clone());
+                    }
+                    p.columns = columns;
                 }
                 (Event::DataRow { row, .. }, Some(p)) => {
+                    if p.columns.is_empty()
+                        && let Some(columns) = p.cached.as_ref().and_then(|c| c.get())
+                    {
+                        p.columns = columns.clone();
+                    }
                     let cells = row.cells().map(|c| c.map(<[u8]>::to_vec)).collect();
                     p.result.rows.push(Row { columns: p.columns.clone(), cells });
                 }
@@ -308,6 +376,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
                 (Event::Ready { .. }, Some(_)) => {
                     let p = self.pending.pop_front().expect("a pending request");
+                    // A statement that failed to prepare is not kept.
+                    if let (Some(_), Some(key)) = (&p.error, &p.creates) {
+                        self.statements.remove(key);
+                    }
                     let answer = match p.error {
                         Some(e) => Err(ClientError::Db(Box::new(e))),
                         None => Ok(p.result),
