@@ -66,8 +66,11 @@ impl InputBuffer {
             self.end -= self.start;
             self.start = 0;
         }
-        if want > self.buf.len() {
-            self.buf.resize(want, 0);
+        if want > self.buf.len() && self.end == self.buf.len() {
+            // Grow as the data arrives, not to what a length field announces:
+            // a client claiming a huge message must send it to cost memory.
+            let grown = (self.buf.len() * 2).max(self.default_size);
+            self.buf.resize(want.min(grown), 0);
         }
         let n = io.read(&mut self.buf[self.end..]).await?;
         self.end += n;
@@ -141,6 +144,19 @@ mod tests {
         input.read_from(&mut io, 1).await.unwrap();
         assert_eq!(input.data(), b"ab");
         assert_eq!(input.buf.len(), 8, "back to the default size");
+    }
+
+    #[tokio::test]
+    async fn an_announced_huge_message_is_not_allocated_before_it_arrives() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut io: BoxIo = Box::new(server);
+        let mut input = InputBuffer::new(8);
+        client.write_all(&[1; 20]).await.unwrap();
+        let mut total = 0;
+        while total < 20 {
+            total += input.read_from(&mut io, 1 << 30).await.unwrap();
+        }
+        assert!(input.buf.len() <= 32, "grew to {} for 20 bytes", input.buf.len());
     }
 
     #[tokio::test]

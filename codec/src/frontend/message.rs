@@ -34,6 +34,14 @@ macro_rules! frontend_messages {
                     tag => Err(DecodeError::UnknownMessageType { tag }),
                 }
             }
+
+            /// Whether `tag` starts a message a client may send: a stream
+            /// can be refused on its first byte, before a bogus length is
+            /// waited for.
+            #[inline]
+            pub fn is_known_tag(tag: u8) -> bool {
+                matches!(tag, $(<$ty>::TAG)|*)
+            }
         }
 
         impl Encode for FrontendMessage<'_> {

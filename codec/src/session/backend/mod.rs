@@ -325,6 +325,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
     }
 
     fn read_command<'a>(&mut self, input: &'a [u8]) -> Input<'a> {
+        if let Some(&tag) = input.first()
+            && !FrontendMessage::is_known_tag(tag)
+        {
+            // Refused at once: its length may announce a gigabyte never sent.
+            return self.violation(0, Violation::UnexpectedMessage { tag });
+        }
         let raw = match frame_message(input, &self.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
             Ok(Framed::Incomplete { needed }) => return Input { consumed: 0, event: None, needed },

@@ -661,3 +661,13 @@ fn encryption_is_known_while_authenticating() {
     assert!(h.next().unwrap().starts_with("Startup"));
     assert!(!h.backend.is_encrypted());
 }
+
+#[test]
+fn an_unknown_message_type_is_refused_on_its_first_byte() {
+    // '}' then a length of almost 1 GiB that never comes: no waiting for it.
+    let mut h = Harness::logged_in();
+    h.input.extend_from_slice(b"}\x3e\x4f");
+    assert!(h.next().unwrap().contains("UnexpectedMessage"));
+    assert_eq!(h.error_code(), "08P01");
+    assert!(h.backend.is_closed());
+}
