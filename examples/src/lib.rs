@@ -1,1 +1,3 @@
 //! Runnable postwire examples; see `src/bin/`.
+
+pub mod sqlite;

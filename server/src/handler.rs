@@ -371,6 +371,7 @@ impl Rows {
 pub struct CopyOut {
     pub(crate) format: Format,
     pub(crate) columns: Vec<Format>,
+    pub(crate) header: Option<Vec<u8>>,
     pub(crate) data: BoxStream<'static, Result<Vec<u8>, PgError>>,
 }
 
@@ -381,7 +382,14 @@ impl CopyOut {
         columns: usize,
         data: impl Stream<Item = Result<Vec<u8>, PgError>> + Send + 'static,
     ) -> Self {
-        CopyOut { format, columns: vec![format; columns], data: data.boxed() }
+        CopyOut { format, columns: vec![format; columns], header: None, data: data.boxed() }
+    }
+
+    /// Sends `header` before the data without counting it as a row (a CSV
+    /// header line, the binary format's signature).
+    pub fn with_header(mut self, header: Vec<u8>) -> Self {
+        self.header = Some(header);
+        self
     }
 }
 

@@ -138,8 +138,11 @@ impl Out {
 
     /// COPY TO STDOUT: the response, the data, CopyDone and CommandComplete.
     pub(crate) async fn copy_out(&mut self, copy: CopyOut) -> Result<(), PgError> {
-        let CopyOut { format, columns, mut data } = copy;
+        let CopyOut { format, columns, header, mut data } = copy;
         self.try_call(|b| b.copy_out_response(format, &columns)).await?;
+        if let Some(header) = header {
+            self.try_call(|b| b.copy_data(&header)).await?;
+        }
         let mut rows = 0u64;
         while let Some(chunk) = data.next().await {
             let chunk = chunk?;

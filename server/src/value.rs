@@ -144,8 +144,16 @@ impl Value {
         }
     }
 
-    /// Writes the value (not NULL) in `format`.
-    pub(crate) fn encode<S: postwire_codec::Sink>(&self, format: Format, out: &mut S) -> Result<(), EncodeError> {
+    /// Writes the value in `format` (text: what a DataRow or a COPY carries);
+    /// NULL has no encoding and is `InvalidValue`.
+    ///
+    /// ```
+    /// use postwire_server::{Value, codec::Format};
+    /// let mut text = Vec::new();
+    /// Value::Float8(2.5).encode(Format::Text, &mut text).unwrap();
+    /// assert_eq!(text, b"2.5");
+    /// ```
+    pub fn encode<S: postwire_codec::Sink>(&self, format: Format, out: &mut S) -> Result<(), EncodeError> {
         match self {
             Value::Null => Err(EncodeError::InvalidValue),
             Value::Bool(v) => v.encode(format, out),
