@@ -29,12 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-declare -A port
+declare -A port pid
 # Starts server NAME (the command after it) on an ephemeral loopback port.
 start() {
     local name=$1; shift
     "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pids+=($!)
+    pid[$name]=$!
     for _ in $(seq 1 100); do
         port[$name]=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$name.out")
         [ -n "${port[$name]}" ] && return
@@ -70,17 +71,32 @@ else
     echo "PostgreSQL (initdb, pg_ctl) is not installed: its column is left out" >&2
 fi
 
+# CPU time (user + system, in clock ticks) a process has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
 echo 'SELECT 1;' >"$tmp/select1.sql"
-declare -A tps
+declare -A tps cpu
 modes=(simple extended prepared)
 for round in $(seq 1 "$rounds"); do
     for mode in "${modes[@]}"; do
         for name in "${names[@]}"; do
+            before=$([ -n "${pid[$name]:-}" ] && ticks "${pid[$name]}" || echo 0)
             out=$(timeout $((seconds + 60)) pgbench -n -f "$tmp/select1.sql" -M "$mode" -c 4 -j 2 -T "$seconds" \
                 -h 127.0.0.1 -p "${port[$name]}" -U fe_trust fe 2>&1) || { echo "pgbench $name -M $mode: $out" >&2; exit 1; }
             grep -q 'number of failed transactions: 0 ' <<<"$out" || { echo "pgbench $name -M $mode: $out" >&2; exit 1; }
             t=$(sed -n 's/^tps = \([0-9]*\)\.[0-9]* .*/\1/p' <<<"$out")
-            echo "round $round: pgbench -M $mode $name: $t tps"
+            used=""
+            if [ -n "${pid[$name]:-}" ]; then
+                # The server's CPU time per transaction, in µs (the least of the rounds counts).
+                n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+                used=$(awk -v t=$(($(ticks "${pid[$name]}") - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+                if [ -z "${cpu[$name,$mode]:-}" ] || awk -v a="$used" -v b="${cpu[$name,$mode]}" 'BEGIN { exit !(a < b) }'; then
+                    cpu[$name,$mode]=$used
+                fi
+                used=", server CPU $used µs/transaction"
+            fi
+            echo "round $round: pgbench -M $mode $name: $t tps$used"
             # The best round counts.
             if [ -z "${tps[$name,$mode]:-}" ] || awk -v a="$t" -v b="${tps[$name,$mode]}" 'BEGIN { exit !(a > b) }'; then
                 tps[$name,$mode]=$t
@@ -118,4 +134,8 @@ line() {
     echo "$row"
 }
 for mode in "${modes[@]}"; do line "pgbench -M $mode, SELECT 1, -c 4 -j 2" "$mode" tps tps; done
+for mode in "${modes[@]}"; do
+    # Ratio: pgwire's CPU over postwire's (above 1: postwire needs less).
+    echo "| server CPU per transaction, -M $mode | ${cpu[postwire,$mode]} µs | ${cpu[pgwire,$mode]} µs | $(ratio "${cpu[pgwire,$mode]}" "${cpu[postwire,$mode]}") (pgwire / postwire) |"
+done
 for mode in simple extended; do line "5,000 rows × 6 columns, $mode" "$mode" rows/s rows; done
