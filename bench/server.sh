@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# postwire's server against the same workloads on pgwire 0.42 and, when
+# PostgreSQL is installed, a real PostgreSQL, in the same run, all on
+# loopback: pgbench (SELECT 1, -c 4 -j 2) in the simple, extended and
+# prepared modes, and rows/s of a 5,000-row × 6-column result through
+# tokio-postgres (examples/src/bin/bench-rows.rs). Prints a table of ratios.
+#
+#   bash bench/server.sh            # BENCH_SECONDS=10 per pgbench run, BENCH_ROUNDS=1
+#
+# The real PostgreSQL (a throwaway cluster, .ci/pg-cluster.sh) needs root or
+# the postgres user; without it, that column is left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-1}
+command -v pgbench >/dev/null || { echo "pgbench is not installed (apt-get install postgresql-client)" >&2; exit 1; }
+
+cargo build -q --release -p postwire-examples --bin bench-server --bin bench-rows
+cargo build -q --release --manifest-path bench/pgwire-server/Cargo.toml
+
+tmp=$(mktemp -d /tmp/postwire-bench-server.XXXXXX)
+pids=()
+pg_dir=""
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [ -n "$pg_dir" ] && bash .ci/pg-cluster.sh stop "$pg_dir"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+declare -A port pid
+# Starts server NAME (the command after it) on an ephemeral loopback port.
+start() {
+    local name=$1; shift
+    "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pids+=($!)
+    pid[$name]=$!
+    for _ in $(seq 1 100); do
+        port[$name]=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$name.out")
+        [ -n "${port[$name]}" ] && return
+        sleep 0.1
+    done
+    echo "$name did not start: $(cat "$tmp/$name.err")" >&2
+    exit 1
+}
+
+names=(postwire pgwire)
+start postwire target/release/bench-server
+start pgwire bench/pgwire-server/target/release/pgwire-bench-server
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ]; then
+    pg_dir=$(mktemp -d /tmp/postwire-bench-pg.XXXXXX)
+    if cluster=$(bash .ci/pg-cluster.sh start "$pg_dir"); then
+        eval "$cluster"
+        port[postgres]=$POSTWIRE_PG_PORT
+        names+=(postgres)
+        psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port[postgres]}" -U fe_trust -d fe <<'SQL'
+CREATE TABLE rows5000 AS
+    SELECT i AS id, 'name ' || i AS name, 'the quick brown fox jumps over the lazy dog'::text AS note,
+        i::int8 * 1000003 AS big, i % 3 = 0 AS flag, i * 0.25::float8 AS score
+    FROM generate_series(1, 5000) AS i;
+VACUUM ANALYZE rows5000;
+SQL
+        echo "PostgreSQL: $("$pgbin/postgres" --version)"
+    else
+        echo "could not start PostgreSQL: its column is left out" >&2
+    fi
+else
+    echo "PostgreSQL (initdb, pg_ctl) is not installed: its column is left out" >&2
+fi
+
+# CPU time (user + system, in clock ticks) a process has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+echo 'SELECT 1;' >"$tmp/select1.sql"
+declare -A tps cpu
+modes=(simple extended prepared)
+for round in $(seq 1 "$rounds"); do
+    for mode in "${modes[@]}"; do
+        for name in "${names[@]}"; do
+            before=$([ -n "${pid[$name]:-}" ] && ticks "${pid[$name]}" || echo 0)
+            out=$(timeout $((seconds + 60)) pgbench -n -f "$tmp/select1.sql" -M "$mode" -c 4 -j 2 -T "$seconds" \
+                -h 127.0.0.1 -p "${port[$name]}" -U fe_trust fe 2>&1) || { echo "pgbench $name -M $mode: $out" >&2; exit 1; }
+            grep -q 'number of failed transactions: 0 ' <<<"$out" || { echo "pgbench $name -M $mode: $out" >&2; exit 1; }
+            t=$(sed -n 's/^tps = \([0-9]*\)\.[0-9]* .*/\1/p' <<<"$out")
+            used=""
+            if [ -n "${pid[$name]:-}" ]; then
+                # The server's CPU time per transaction, in µs (the least of the rounds counts).
+                n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+                used=$(awk -v t=$(($(ticks "${pid[$name]}") - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+                if [ -z "${cpu[$name,$mode]:-}" ] || awk -v a="$used" -v b="${cpu[$name,$mode]}" 'BEGIN { exit !(a < b) }'; then
+                    cpu[$name,$mode]=$used
+                fi
+                used=", server CPU $used µs/transaction"
+            fi
+            echo "round $round: pgbench -M $mode $name: $t tps$used"
+            # The best round counts.
+            if [ -z "${tps[$name,$mode]:-}" ] || awk -v a="$t" -v b="${tps[$name,$mode]}" 'BEGIN { exit !(a > b) }'; then
+                tps[$name,$mode]=$t
+            fi
+        done
+    done
+done
+
+targets=()
+for name in "${names[@]}"; do targets+=("$name=127.0.0.1:${port[$name]}"); done
+declare -A rows
+while read -r name mode rate; do
+    rows[$name,$mode]=$rate
+    echo "rows5000 $mode $name: $rate rows/s"
+done < <(timeout 600 target/release/bench-rows --rounds $((rounds * 3)) "${targets[@]}")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }'; }
+echo
+header="| workload | postwire | pgwire | postwire / pgwire |"
+rule="| --- | --- | --- | --- |"
+if [[ " ${names[*]} " == *" postgres "* ]]; then
+    header="$header PostgreSQL | postwire / PostgreSQL |"
+    rule="$rule --- | --- |"
+fi
+echo "$header"
+echo "$rule"
+# line LABEL KEY UNIT TABLE: one row of the table, from the array named TABLE.
+line() {
+    local label=$1 key=$2 unit=$3
+    local -n table=$4
+    local row="| $label | ${table[postwire,$key]} $unit | ${table[pgwire,$key]} $unit | $(ratio "${table[postwire,$key]}" "${table[pgwire,$key]}") |"
+    if [ -n "${table[postgres,$key]:-}" ]; then
+        row="$row ${table[postgres,$key]} $unit | $(ratio "${table[postwire,$key]}" "${table[postgres,$key]}") |"
+    fi
+    echo "$row"
+}
+for mode in "${modes[@]}"; do line "pgbench -M $mode, SELECT 1, -c 4 -j 2" "$mode" tps tps; done
+for mode in "${modes[@]}"; do
+    # Ratio: pgwire's CPU over postwire's (above 1: postwire needs less).
+    echo "| server CPU per transaction, -M $mode | ${cpu[postwire,$mode]} µs | ${cpu[pgwire,$mode]} µs | $(ratio "${cpu[pgwire,$mode]}" "${cpu[postwire,$mode]}") (pgwire / postwire) |"
+done
+for mode in simple extended; do line "5,000 rows × 6 columns, $mode" "$mode" rows/s rows; done
