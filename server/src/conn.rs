@@ -62,17 +62,8 @@ pub(crate) async fn run<S: Service, A: AuthSource>(
     let Startup { out, input, .. } = start;
     let (inbox_tx, inbox) = mpsc::channel(config.notification_queue.max(1));
     let ctx = Context::new(client, shared.broker.clone(), inbox_tx);
-    let mut conn = Conn {
-        shared: &shared,
-        out,
-        input,
-        session,
-        ctx,
-        cancel,
-        inbox,
-        statements: (0..MAX_STATEMENTS).map(|_| None).collect(),
-        portals: (0..MAX_PORTALS).map(|_| None).collect(),
-    };
+    let mut conn =
+        Conn { shared: &shared, out, input, session, ctx, cancel, inbox, statements: Vec::new(), portals: Vec::new() };
     let result = conn.serve().await;
     shared.cancels.unregister(process_id);
     result
@@ -304,6 +295,16 @@ struct Statement {
     prepared: Prepared,
 }
 
+/// The machine's slot `slot` in a table that grows as slots are used (an
+/// idle session keeps no room for statements it never prepared).
+fn slot_mut<T>(table: &mut Vec<Option<T>>, slot: usize, capacity: usize) -> &mut Option<T> {
+    debug_assert!(slot < capacity, "the machine hands out slots below its capacity");
+    if slot >= table.len() {
+        table.resize_with(slot + 1, || None);
+    }
+    &mut table[slot]
+}
+
 /// A bound portal, by the machine's slot.
 struct PortalState {
     statement: usize,
@@ -425,7 +426,12 @@ enum Wake {
     Notification(Notification),
     Shutdown,
     Timeout(PgError),
+    /// Idle long enough to free the buffers.
+    Release,
 }
+
+/// How long a session waits idle before freeing its input and output buffers.
+const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn admin_shutdown() -> PgError {
     PgError::fatal(SqlState::ADMIN_SHUTDOWN, "terminating connection due to administrator command")
@@ -470,7 +476,19 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             }
             self.deliver_notifications().await?;
             self.out.flush().await?;
-            match self.wait(needed).await {
+            let idle_since = tokio::time::Instant::now();
+            let wake = loop {
+                match self.wait(needed, idle_since).await {
+                    Wake::Release => {
+                        // Idle for a while: give the buffers back until the
+                        // client speaks again.
+                        self.input.release();
+                        self.out.release();
+                    }
+                    wake => break wake,
+                }
+            };
+            match wake {
                 Wake::Read(Ok(0)) => {
                     let reason = self.out.backend.handle_eof(self.input.len());
                     tracing::debug!(?reason, "client closed the connection");
@@ -483,13 +501,14 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 }
                 Wake::Shutdown => return self.terminate(&admin_shutdown()).await,
                 Wake::Timeout(e) => return self.terminate(&e).await,
+                Wake::Release => {}
             }
         }
     }
 
     /// Waits for input, a notification (when idle outside a transaction), the
     /// server's shutdown (when idle), or an idle timeout.
-    async fn wait(&mut self, needed: usize) -> Wake {
+    async fn wait(&mut self, needed: usize, idle_since: tokio::time::Instant) -> Wake {
         let config = &self.shared.config;
         let idle = self.out.backend.waiting_for() == Waiting::Command;
         let status = self.out.backend.transaction_status();
@@ -515,12 +534,15 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             None => (None, None),
         };
         let deliver = idle && status == TransactionStatus::Idle;
+        let holding = self.input.capacity() > 0 || self.out.backend.output_capacity() > 0;
+        let release = idle && holding && self.input.len() == 0 && self.out.backend.pending_output().is_empty();
         tokio::select! {
             r = self.input.read_from(&mut self.out.io, needed) => Wake::Read(r),
             Some(note) = self.inbox.recv(), if deliver => Wake::Notification(note),
             _ = self.shared.shutdown.cancelled(), if idle => Wake::Shutdown,
             _ = self.shared.force.cancelled() => Wake::Shutdown,
-            _ = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {
+            _ = tokio::time::sleep_until(idle_since + RELEASE_AFTER), if release => Wake::Release,
+            _ = tokio::time::sleep_until(idle_since + duration.unwrap_or_default()), if duration.is_some() => {
                 Wake::Timeout(timeout_error.unwrap_or_else(admin_shutdown))
             }
         }
@@ -623,7 +645,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         self.sync_status_to_machine()?;
         self.out.call(|b| b.ready_for_query()).await?;
         if self.out.backend.transaction_status() == TransactionStatus::Idle {
-            self.portals.iter_mut().for_each(|p| *p = None);
+            self.portals.clear();
         }
         self.ctx.status = self.out.backend.transaction_status();
         Ok(())
@@ -711,9 +733,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             Some(Err(e)) => self.fail(&e).await,
             Some(Ok(prepared)) => {
                 self.out.call(|b| b.parse_complete(prepared.param_types.len())).await?;
-                if let Some(s) = self.statements.get_mut(slot) {
-                    *s = Some(Statement { name, sql, prepared });
-                }
+                *slot_mut(&mut self.statements, slot, MAX_STATEMENTS) = Some(Statement { name, sql, prepared });
                 Ok(())
             }
         }
@@ -741,16 +761,8 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             }
         };
         self.out.call(|b| b.bind_complete()).await?;
-        if let Some(p) = self.portals.get_mut(slot) {
-            *p = Some(PortalState {
-                statement,
-                params,
-                param_formats,
-                result_formats,
-                suspended: None,
-                exhausted: None,
-            });
-        }
+        *slot_mut(&mut self.portals, slot, MAX_PORTALS) =
+            Some(PortalState { statement, params, param_formats, result_formats, suspended: None, exhausted: None });
         Ok(())
     }
 

@@ -33,6 +33,10 @@ impl InputBuffer {
         &self.buf[self.start..self.end]
     }
 
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
@@ -40,6 +44,16 @@ impl InputBuffer {
     pub(crate) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
         if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Frees the buffer while nothing is buffered: an idle connection then
+    /// costs no input memory until the client sends again.
+    pub(crate) fn release(&mut self) {
+        if self.len() == 0 {
+            self.buf = Vec::new();
             self.start = 0;
             self.end = 0;
         }
@@ -57,6 +71,16 @@ impl InputBuffer {
     /// 0 at end of stream. Cancel-safe: nothing is lost if the future is
     /// dropped.
     pub(crate) async fn read_from(&mut self, io: &mut BoxIo, needed: usize) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            // Released while idle: wait for data without holding a buffer.
+            let mut first = [0u8; 64];
+            let n = io.read(&mut first).await?;
+            self.buf = vec![0; self.default_size.max(n)];
+            self.buf[..n].copy_from_slice(&first[..n]);
+            self.start = 0;
+            self.end = n;
+            return Ok(n);
+        }
         let want = self.len() + needed.max(1);
         if self.len() == 0 && self.buf.len() > self.default_size && want <= self.default_size {
             self.buf = vec![0; self.default_size];
@@ -69,8 +93,8 @@ impl InputBuffer {
         if want > self.buf.len() && self.end == self.buf.len() {
             // Grow as the data arrives, not to what a length field announces:
             // a client claiming a huge message must send it to cost memory.
-            let grown = (self.buf.len() * 2).max(self.default_size);
-            self.buf.resize(want.min(grown), 0);
+            let grown = want.min(self.buf.len() * 2).max(self.default_size);
+            self.buf.resize(grown, 0);
         }
         let n = io.read(&mut self.buf[self.end..]).await?;
         self.end += n;
@@ -157,6 +181,21 @@ mod tests {
             total += input.read_from(&mut io, 1 << 30).await.unwrap();
         }
         assert!(input.buf.len() <= 32, "grew to {} for 20 bytes", input.buf.len());
+    }
+
+    #[tokio::test]
+    async fn a_released_buffer_comes_back_when_data_does() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut io: BoxIo = Box::new(server);
+        let mut input = InputBuffer::new(16);
+        input.release();
+        assert_eq!(input.buf.capacity(), 0);
+        client.write_all(b"hello").await.unwrap();
+        assert_eq!(input.read_from(&mut io, 1).await.unwrap(), 5);
+        assert_eq!(input.data(), b"hello");
+        assert_eq!(input.buf.len(), 16);
+        input.release();
+        assert_eq!(input.data(), b"hello", "nothing buffered is dropped");
     }
 
     #[tokio::test]

@@ -56,6 +56,14 @@ impl Out {
         Ok(())
     }
 
+    /// Frees the output buffer once everything is sent (an idle session); the
+    /// next message brings back one of the usual size.
+    pub(crate) fn release(&mut self) {
+        if self.backend.pending_output().is_empty() && self.backend.output_capacity() > 0 {
+            let _ = self.backend.replace_output_storage(Vec::new());
+        }
+    }
+
     /// Calls `f` on the machine, transmitting (or growing the buffer, for a
     /// message larger than it) and retrying while the output is full.
     pub(crate) async fn call<T>(
@@ -69,10 +77,11 @@ impl Out {
                         self.flush().await?;
                         continue;
                     }
-                    if full.needed <= self.backend.output_capacity() || full.needed > self.max_size {
+                    let capacity = self.backend.output_capacity();
+                    if (full.needed <= capacity && capacity >= self.default_size) || full.needed > self.max_size {
                         return Err(ConnectionError::MessageTooLarge { needed: full.needed });
                     }
-                    let size = full.needed.next_power_of_two().min(self.max_size);
+                    let size = full.needed.next_power_of_two().max(self.default_size).min(self.max_size);
                     let _ = self.backend.replace_output_storage(vec![0; size]);
                 }
                 other => return other.map_err(ConnectionError::from),

@@ -22,15 +22,29 @@ fn significant(name: &str) -> &[u8] {
     bytes.get(..MAX_NAME_LEN).unwrap_or(bytes)
 }
 
-/// `N` slots; slot indices are the handles given to drivers.
+/// Where the slots live: inline without `alloc` (no heap at all), on the
+/// heap with it, growing only as names are used (an idle server session with
+/// room for 128 statements then costs nothing for them).
+#[cfg(not(feature = "alloc"))]
+type Slots<const N: usize> = [Option<Entry>; N];
+#[cfg(feature = "alloc")]
+type Slots<const N: usize> = alloc::vec::Vec<Option<Entry>>;
+
+/// Up to `N` slots; slot indices are the handles given to drivers.
 #[derive(Debug, Clone)]
 pub(crate) struct NameTable<const N: usize> {
-    slots: [Option<Entry>; N],
+    slots: Slots<N>,
 }
 
 impl<const N: usize> NameTable<N> {
+    #[cfg(not(feature = "alloc"))]
     pub(crate) const fn new() -> Self {
         NameTable { slots: [None; N] }
+    }
+
+    #[cfg(feature = "alloc")]
+    pub(crate) const fn new() -> Self {
+        NameTable { slots: alloc::vec::Vec::new() }
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
@@ -49,9 +63,17 @@ impl<const N: usize> NameTable<N> {
     /// Takes a free slot for `name`; `None` if the table is full.
     pub(crate) fn insert(&mut self, name: &str, value: u16) -> Option<usize> {
         let key = significant(name);
-        let slot = self.slots.iter().position(Option::is_none)?;
         let mut entry = Entry { name: [0; MAX_NAME_LEN], name_len: key.len() as u8, value, columns: None };
         entry.name[..key.len()].copy_from_slice(key);
+        let slot = match self.slots.iter().position(Option::is_none) {
+            Some(slot) => slot,
+            #[cfg(feature = "alloc")]
+            None if self.slots.len() < N => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
         self.slots[slot] = Some(entry);
         Some(slot)
     }
@@ -63,7 +85,12 @@ impl<const N: usize> NameTable<N> {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.slots = [None; N];
+        #[cfg(not(feature = "alloc"))]
+        {
+            self.slots = [None; N];
+        }
+        #[cfg(feature = "alloc")]
+        self.slots.clear();
     }
 }
 
