@@ -145,7 +145,10 @@ impl ResultSet {
                     } else if let Some(n) = ty.as_f64() {
                         // As an integer: formatting the f64 would link Rust's float printer.
                         let oid = n as Oid;
-                        Some(Type::from_oid(oid).ok_or_else(|| ResultError::Shape(format!("unsupported type oid {oid}")))?)
+                        Some(
+                            Type::from_oid(oid)
+                                .ok_or_else(|| ResultError::Shape(format!("unsupported type oid {oid}")))?,
+                        )
                     } else {
                         None
                     });
