@@ -347,6 +347,10 @@ fn put_float8(n: f64, format: Format, out: &mut Vec<u8>, ty: Type) -> Result<(),
             out.extend_from_slice(text);
             Ok(())
         }
+        // Whole numbers below 10^15 print as integers: no call into JS.
+        (Format::Text, None) if n.fract() == 0.0 && n.abs() < 1e15 && !(n == 0.0 && n.is_sign_negative()) => {
+            (n as i64).encode_text(out).map_err(|e| encode_failed(ty, e))
+        }
         (Format::Text, None) => {
             let digits = JsValue::from_f64(n.abs()).unchecked_into::<Double>().to_exponential_shortest();
             put_float_text(n.is_sign_negative(), &digits, false, out, ty)

@@ -138,7 +138,7 @@ test('float4 and float8 text as PostgreSQL prints it (digits from the JS engine)
       { name: 'f4', type: 'float4' },
       { name: 'a', type: 'float8[]' },
     ],
-    rows: float8.map((f8, i) => [f8, float4[i] ?? null, i === 0 ? [1.5, 1e20, null] : null]),
+    rows: float8.map((f8, i) => [f8, float4[i] ?? null, i === 0 ? [1.5, 1e20, null, -7, 0, 999999999999999] : null]),
   });
   const c = client(s, { types: { getTypeParser: () => (text) => text } });
   await c.connect();
@@ -153,6 +153,6 @@ test('float4 and float8 text as PostgreSQL prints it (digits from the JS engine)
     rows.map((r) => r.f4),
     ['1e+06', '123456', '0.1', '1e-45', '100', '3.4028235e+38', '1.6777216e+07', '-2.5', 'Infinity', null, null, null],
   );
-  assert.equal(rows[0].a, '{1.5,1e+20,NULL}');
+  assert.equal(rows[0].a, '{1.5,1e+20,NULL,-7,0,999999999999999}');
   await c.end();
 });
