@@ -143,9 +143,11 @@ impl ResultSet {
                     declared.push(if let Some(name) = ty.as_string() {
                         Some(Type::from_name(&name).ok_or_else(|| ResultError::Shape(format!("unknown type {name}")))?)
                     } else if let Some(n) = ty.as_f64() {
+                        // As an integer: formatting the f64 would link Rust's float printer.
+                        let oid = n as Oid;
                         Some(
-                            Type::from_oid(n as Oid)
-                                .ok_or_else(|| ResultError::Shape(format!("unsupported type oid {n}")))?,
+                            Type::from_oid(oid)
+                                .ok_or_else(|| ResultError::Shape(format!("unsupported type oid {oid}")))?,
                         )
                     } else {
                         None

@@ -179,6 +179,13 @@ fn after_keyword(statement: &str) -> &str {
     &s[end..]
 }
 
+/// A character of an unquoted identifier as PostgreSQL's lexer sees it:
+/// ASCII letters and digits, `_`, and any non-ASCII character. (No Unicode
+/// tables: they would weigh on the module.)
+fn ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()
+}
+
 /// An identifier at the start of `s` (case-folded unless quoted), and the rest.
 fn identifier(s: &str) -> Option<(String, &str)> {
     let s = s.trim_start();
@@ -198,7 +205,7 @@ fn identifier(s: &str) -> Option<(String, &str)> {
         }
         return None;
     }
-    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(s.len());
+    let end = s.find(|c: char| !(ident_char(c) || c == '$')).unwrap_or(s.len());
     if end == 0 {
         return None;
     }
@@ -265,7 +272,7 @@ pub(crate) struct ConstantColumn {
 pub(crate) fn constant_select(statement: &str) -> Option<Vec<ConstantColumn>> {
     let s = statement.trim();
     let head = s.get(..6)?;
-    if !head.eq_ignore_ascii_case("select") || s[6..].chars().next().is_some_and(|c| c.is_alphanumeric()) {
+    if !head.eq_ignore_ascii_case("select") || s[6..].starts_with(ident_char) {
         return None;
     }
     let mut rest = s[6..].trim_start();
@@ -287,7 +294,7 @@ pub(crate) fn constant_select(statement: &str) -> Option<Vec<ConstantColumn>> {
             None if matches!(value, Constant::Bool(_)) => "bool".to_owned(),
             None => "?column?".to_owned(),
         };
-        if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("as") && !rest[2..].starts_with(char::is_alphanumeric) {
+        if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("as") && !rest[2..].starts_with(ident_char) {
             let (alias, after) = identifier(&rest[2..])?;
             name = alias;
             rest = after.trim_start();

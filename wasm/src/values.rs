@@ -2,11 +2,13 @@
 //! encoding JS values into result cells (text or binary, through the codec's
 //! value encoders), and decoding parameters into JS values.
 
-use js_sys::{Array, BigInt, JSON, Uint8Array};
+use js_sys::{Array, BigInt, JSON, Number, Uint8Array};
 use postwire_codec::value::{
     Array as PgArray, Bytea, Date, FromValue, Json, Jsonb, Numeric, Timestamp, TimestampTz, ToValue, Uuid,
+    float_text_from_exponential,
 };
 use postwire_codec::{Format, Oid, oid};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
@@ -311,6 +313,86 @@ fn encode_failed(ty: Type, e: postwire_codec::EncodeError) -> BadValue {
     bad(ty, &format!("{e}"))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript number, for the method below.
+    type Double;
+    /// `Number.prototype.toExponential()` without a digit count: the shortest
+    /// digits that read back as the same double.
+    #[wasm_bindgen(method, js_name = toExponential)]
+    fn to_exponential_shortest(this: &Double) -> String;
+}
+
+/// `NaN`, `Infinity`, `-Infinity` as PostgreSQL spells them; `None` for finite values.
+fn special_float(n: f64) -> Option<&'static [u8]> {
+    if n.is_nan() {
+        Some(b"NaN")
+    } else if n.is_infinite() {
+        Some(if n < 0.0 { b"-Infinity" } else { b"Infinity" })
+    } else {
+        None
+    }
+}
+
+/// Lays out a finite float's shortest exponential digits (from the JS engine)
+/// the way PostgreSQL prints floats; Rust's float printer stays out of the module.
+fn put_float_text(negative: bool, digits: &str, float4: bool, out: &mut Vec<u8>, ty: Type) -> Result<(), BadValue> {
+    float_text_from_exponential(out, negative, digits, float4).map_err(|e| encode_failed(ty, e))
+}
+
+fn put_float8(n: f64, format: Format, out: &mut Vec<u8>, ty: Type) -> Result<(), BadValue> {
+    match (format, special_float(n)) {
+        (Format::Binary, _) => n.encode_binary(out).map_err(|e| encode_failed(ty, e)),
+        (Format::Text, Some(text)) => {
+            out.extend_from_slice(text);
+            Ok(())
+        }
+        // Whole numbers below 10^15 print as integers: no call into JS.
+        (Format::Text, None) if n.fract() == 0.0 && n.abs() < 1e15 && !(n == 0.0 && n.is_sign_negative()) => {
+            (n as i64).encode_text(out).map_err(|e| encode_failed(ty, e))
+        }
+        (Format::Text, None) => {
+            let digits = JsValue::from_f64(n.abs()).unchecked_into::<Double>().to_exponential_shortest();
+            put_float_text(n.is_sign_negative(), &digits, false, out, ty)
+        }
+    }
+}
+
+fn put_float4(n: f32, format: Format, out: &mut Vec<u8>, ty: Type) -> Result<(), BadValue> {
+    match (format, special_float(f64::from(n))) {
+        (Format::Binary, _) => n.encode_binary(out).map_err(|e| encode_failed(ty, e)),
+        (Format::Text, Some(text)) => {
+            out.extend_from_slice(text);
+            Ok(())
+        }
+        (Format::Text, None) => put_float_text(n.is_sign_negative(), &shortest_f32_digits(n.abs()), true, out, ty),
+    }
+}
+
+/// The fewest significant digits (exponential notation, from the JS engine)
+/// that read back as the finite, non-negative `v` in single precision: the
+/// correctly rounded 1, 2, … 9 digits of `v`, the first inside `v`'s rounding
+/// interval. The interval's ends are exact doubles, and a reading strictly
+/// inside them proves the digits inside too; on an end, one more digit is
+/// taken, which still reads back as `v`.
+fn shortest_f32_digits(v: f32) -> String {
+    let x = Number::from(f64::from(v));
+    if v == 0.0 {
+        return "0e+0".into();
+    }
+    let bits = v.to_bits();
+    let (below, at) = (f64::from(f32::from_bits(bits - 1)), f64::from(v));
+    let above = if v == f32::MAX { at + (at - below) } else { f64::from(f32::from_bits(bits + 1)) };
+    let (low, high) = ((below + at) / 2.0, (at + above) / 2.0);
+    for fraction_digits in 0..8 {
+        let digits = x.to_exponential(fraction_digits).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        if parse_float(&digits).is_some_and(|back| back > low && back < high) {
+            return digits;
+        }
+    }
+    x.to_exponential(8).ok().and_then(|s| s.as_string()).unwrap_or_default()
+}
+
 /// Encodes a non-null JS value as a value of `ty` in `format`, appending to `out`.
 pub(crate) fn encode(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -> Result<(), BadValue> {
     if ty.array {
@@ -331,8 +413,8 @@ pub(crate) fn encode(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -
             let n = u32::try_from(as_i64(v, ty)?).map_err(|_| bad(ty, &js_text(v)))?;
             put(&n, format, out, ty)
         }
-        Scalar::Float4 => put(&(as_f64(v, ty)? as f32), format, out, ty),
-        Scalar::Float8 => put(&as_f64(v, ty)?, format, out, ty),
+        Scalar::Float4 => put_float4(as_f64(v, ty)? as f32, format, out, ty),
+        Scalar::Float8 => put_float8(as_f64(v, ty)?, format, out, ty),
         Scalar::Numeric => {
             let text = js_text(v);
             let n = Numeric::parse(text.trim()).map_err(|_| bad(ty, &text))?;

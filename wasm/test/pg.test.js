@@ -127,3 +127,32 @@ test('unmatched: "empty" answers with the command tag', async () => {
   assert.equal(r.rowCount, 0);
   await c.end();
 });
+
+test('float4 and float8 text as PostgreSQL prints it (digits from the JS engine)', async () => {
+  const float8 = [1e15, 1e14, 1e-5, 1e-4, -0, Number.MAX_VALUE, -123.456, 1 / 3, 12345678.9, 5e-324, NaN, -Infinity];
+  const float4 = [1e6, 123456, 0.1, 1.5e-45, 100, 3.4028234663852886e38, 16777217, -2.5, 1e39];
+  const s = new MockServer();
+  s.when('SELECT floats').reply({
+    columns: [
+      { name: 'f8', type: 'float8' },
+      { name: 'f4', type: 'float4' },
+      { name: 'a', type: 'float8[]' },
+    ],
+    rows: float8.map((f8, i) => [f8, float4[i] ?? null, i === 0 ? [1.5, 1e20, null, -7, 0, 999999999999999] : null]),
+  });
+  const c = client(s, { types: { getTypeParser: () => (text) => text } });
+  await c.connect();
+  const { rows } = await c.query('SELECT floats');
+  // Each checked with `SELECT '…'::float8` / `::float4` on PostgreSQL.
+  assert.deepEqual(
+    rows.map((r) => r.f8),
+    ['1e+15', '100000000000000', '1e-05', '0.0001', '-0', '1.7976931348623157e+308', '-123.456',
+      '0.3333333333333333', '12345678.9', '5e-324', 'NaN', '-Infinity'],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.f4),
+    ['1e+06', '123456', '0.1', '1e-45', '100', '3.4028235e+38', '1.6777216e+07', '-2.5', 'Infinity', null, null, null],
+  );
+  assert.equal(rows[0].a, '{1.5,1e+20,NULL,-7,0,999999999999999}');
+  await c.end();
+});

@@ -152,7 +152,7 @@ impl fmt::Display for SessionError {
             SessionError::Closed => f.write_str("session closed"),
             SessionError::Decode(e) => write!(f, "invalid message from peer: {e}"),
             SessionError::UnexpectedMessage { tag } => {
-                write!(f, "unexpected message type {:?} from peer", char::from(*tag))
+                write!(f, "unexpected message type 0x{tag:02X} from peer")
             }
             SessionError::Auth(e) => write!(f, "authentication failed: {e:?}"),
             SessionError::QueueFull => f.write_str("too many requests waiting for answers"),

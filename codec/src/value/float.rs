@@ -67,6 +67,37 @@ fn put_float<S: Sink>(out: &mut S, negative: bool, sci: &[u8], digits_limit: i32
     Ok(())
 }
 
+/// PostgreSQL's text for a finite float (`float8out`, or `float4out` when
+/// `float4`), laid out from the shortest round-trip digits of its magnitude
+/// in exponential notation as another float printer writes them: Rust's
+/// `{:e}` (`"1.5e-7"`, `"5e3"`) or JavaScript's `toExponential()`
+/// (`"1.5e-7"`, `"5e+3"`). `negative` adds the sign (`-0` too).
+///
+/// For callers that already have such a printer: the WebAssembly package
+/// uses the JavaScript engine's, which keeps Rust's float formatting out of
+/// its module. [`ToValue::encode_text`] on `f32`/`f64` is this with Rust's.
+///
+/// ```
+/// use postwire_codec::value::float_text_from_exponential;
+/// use postwire_codec::write::SliceSink;
+///
+/// let mut buf = [0u8; 32];
+/// let mut out = SliceSink::new(&mut buf);
+/// float_text_from_exponential(&mut out, true, "1.25e+3", false)?;
+/// float_text_from_exponential(&mut out, false, "1e+6", true)?;
+/// let n = out.position();
+/// assert_eq!(&buf[..n], b"-12501e+06");
+/// # Ok::<(), postwire_codec::EncodeError>(())
+/// ```
+pub fn float_text_from_exponential<S: Sink>(
+    out: &mut S,
+    negative: bool,
+    exponential: &str,
+    float4: bool,
+) -> Result<(), EncodeError> {
+    put_float(out, negative, exponential.as_bytes(), if float4 { 6 } else { 15 })
+}
+
 macro_rules! float_value {
     ($t:ty, $oid:expr, $array:expr, $n:literal, $dig:literal) => {
         impl ToValue for $t {
@@ -159,6 +190,33 @@ mod tests {
         assert_text!(f32::INFINITY, "Infinity");
         assert_text!(12345678.9f64, "12345678.9");
         assert_text!(100f32, "100");
+    }
+
+    #[test]
+    fn text_from_other_printers() {
+        fn from_exp(negative: bool, e: &str, float4: bool) -> std::string::String {
+            let mut buf = [0u8; 64];
+            let mut sink = crate::write::SliceSink::new(&mut buf);
+            float_text_from_exponential(&mut sink, negative, e, float4).unwrap();
+            let n = sink.position();
+            std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+        }
+        // JavaScript's `toExponential()` writes the exponent's sign.
+        for v in [1e15f64, 1e14, 1e-5, 1e-4, 0.0, -0.0, f64::MAX, -123.456, 1.0 / 3.0, 12345678.9, 5e-324] {
+            let (b, n) = text(v);
+            let rust = std::format!("{:e}", v.abs());
+            let js = rust.replace("e", "e+").replace("e+-", "e-");
+            for e in [rust, js] {
+                assert_eq!(from_exp(v.is_sign_negative(), &e, false).as_bytes(), &b[..n], "{e}");
+            }
+        }
+        for v in [1e6f32, 123456.0, 0.1, 1.5e-45, 100.0, -3.4028235e38] {
+            let (b, n) = text(v);
+            let e = std::format!("{:e}", v.abs());
+            assert_eq!(from_exp(v.is_sign_negative(), &e, true).as_bytes(), &b[..n], "{e}");
+        }
+        let mut buf = [0u8; 8];
+        assert!(float_text_from_exponential(&mut crate::write::SliceSink::new(&mut buf), false, "12", false).is_err());
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub use self::array::{Array, ArrayElement, ArrayItem, ArrayOf, ArrayValues, Elem
 pub use self::bytea::{Bytea, BytesIter};
 pub use self::civil::{DateFields, TimeFields};
 pub use self::datetime::{Date, Time, TimeTz, Timestamp, TimestampTz};
+pub use self::float::float_text_from_exponential;
 pub use self::interval::Interval;
 pub use self::numeric::{Numeric, NumericDigits, NumericSign};
 
