@@ -71,13 +71,14 @@ fn quoted(message: &str) -> Option<&str> {
     Some(&message[start..end])
 }
 
-/// A 1-based character position of `needle` in `sql`, case-insensitively.
-fn position_of(sql: &str, needle: &str) -> Option<u32> {
-    if needle.is_empty() {
-        return None;
+/// `error` pointing at the first occurrence of `needle` in `sql`
+/// (case-insensitively), when there is one.
+fn at_text(error: PgError, sql: &str, needle: &str) -> PgError {
+    let found = (!needle.is_empty()).then(|| sql.to_ascii_lowercase().find(&needle.to_ascii_lowercase())).flatten();
+    match found {
+        Some(at) => error.with_position(sql[..at].chars().count() as u32 + 1),
+        None => error,
     }
-    let at = sql.to_ascii_lowercase().find(&needle.to_ascii_lowercase())?;
-    Some(sql[..at].chars().count() as u32 + 1)
 }
 
 /// A generic SQLite error, classified by its message (SQLite reports most
@@ -87,11 +88,7 @@ fn from_message(message: &str, sql: &str) -> PgError {
     if message.ends_with("syntax error") {
         return match quoted(message) {
             Some(near) => {
-                let error = PgError::new(SqlState::SYNTAX_ERROR, format!("syntax error at or near \"{near}\""));
-                match position_of(sql, near) {
-                    Some(position) => error.with_position(position),
-                    None => error,
-                }
+                at_text(PgError::new(SqlState::SYNTAX_ERROR, format!("syntax error at or near \"{near}\"")), sql, near)
             }
             None => PgError::new(SqlState::SYNTAX_ERROR, message),
         };
@@ -103,17 +100,11 @@ fn from_message(message: &str, sql: &str) -> PgError {
     if let Some(table) = after("no such table:") {
         let table = table.trim_start_matches("main.");
         let error = PgError::new(SqlState::UNDEFINED_TABLE, format!("relation \"{table}\" does not exist"));
-        return match position_of(sql, table) {
-            Some(position) => error.with_position(position),
-            None => error,
-        };
+        return at_text(error, sql, table);
     }
     if let Some(column) = after("no such column:") {
         let error = PgError::new(SqlState::UNDEFINED_COLUMN, format!("column \"{column}\" does not exist"));
-        return match position_of(sql, column) {
-            Some(position) => error.with_position(position),
-            None => error,
-        };
+        return at_text(error, sql, column);
     }
     if let Some(function) = after("no such function:") {
         return PgError::new(SqlState::UNDEFINED_FUNCTION, format!("function {function}() does not exist"))

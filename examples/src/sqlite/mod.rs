@@ -505,24 +505,19 @@ fn execute_on(
         let _ = tx.blocking_send(Message::Done(translated.verb.tag(changed as u64)));
         return Ok(());
     }
-    let fixed = match &types {
-        ColumnTypes::Fixed(columns) => Some(columns.clone()),
+    // Inferred column types need the first row before anything is sent.
+    let mut columns = match types {
+        ColumnTypes::Fixed(columns) => {
+            if tx.blocking_send(Message::Columns(columns.clone())).is_err() {
+                return Ok(());
+            }
+            Some(columns)
+        }
         ColumnTypes::Infer => None,
     };
-    let param_oids: Vec<Oid> = Vec::new();
-    let columns_for = |stmt: &rusqlite::Statement<'_>, row: Option<&rusqlite::Row<'_>>| {
-        fixed.clone().unwrap_or_else(|| result_columns(conn, stmt, translated, &param_oids, row))
+    let infer = |stmt: &rusqlite::Statement<'_>, row: Option<&rusqlite::Row<'_>>| {
+        result_columns(conn, stmt, translated, &[], row)
     };
-    // Column types inferred from the first row need it before anything is sent.
-    let infer = fixed.is_none();
-    let mut columns = None;
-    if !infer {
-        let described = columns_for(&stmt, None);
-        if tx.blocking_send(Message::Columns(described.clone())).is_err() {
-            return Ok(());
-        }
-        columns = Some(described);
-    }
     let mut rows = stmt.raw_query();
     loop {
         let row = match rows.next() {
@@ -531,7 +526,7 @@ fn execute_on(
             Err(e) => return Err(pg_error(&e, sql)),
         };
         if columns.is_none() {
-            let described = columns_for(row.as_ref(), Some(row));
+            let described = infer(row.as_ref(), Some(row));
             if tx.blocking_send(Message::Columns(described.clone())).is_err() {
                 return Ok(());
             }
@@ -550,7 +545,7 @@ fn execute_on(
     }
     if columns.is_none() {
         drop(rows);
-        let _ = tx.blocking_send(Message::Columns(columns_for(&stmt, None)));
+        let _ = tx.blocking_send(Message::Columns(infer(&stmt, None)));
     }
     Ok(())
 }
@@ -824,9 +819,8 @@ impl SqliteSession {
     async fn copy(&mut self, ctx: &mut Context, copy: &CopyStatement) -> Result<Response, PgError> {
         let translated = match &copy.source {
             CopySource::Table { name, columns } => {
-                let name = name.clone();
-                let table = run(&self.shared, move |conn| table_columns(conn, &name)).await?;
-                let CopySource::Table { name, .. } = &copy.source else { unreachable!() };
+                let lookup = name.clone();
+                let table = run(&self.shared, move |conn| table_columns(conn, &lookup)).await?;
                 if table.is_empty() {
                     return Err(PgError::new(SqlState::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist")));
                 }

@@ -116,13 +116,10 @@ pub(super) fn sqlite_value(type_oid: Oid, format: Format, bytes: &[u8]) -> Resul
                 Err(_) => text.parse::<f64>().map(SqlValue::Real).unwrap_or(SqlValue::Text(text)),
             }
         }
-        oid::BYTEA => match decode::<Bytea<'_>>(format, bytes, "bytea")?.as_slice() {
-            Some(raw) => SqlValue::Blob(raw.to_vec()),
-            None => {
-                let bytea = decode::<Bytea<'_>>(format, bytes, "bytea")?;
-                SqlValue::Blob(bytea.iter().collect())
-            }
-        },
+        oid::BYTEA => {
+            let bytea = decode::<Bytea<'_>>(format, bytes, "bytea")?;
+            SqlValue::Blob(bytea.as_slice().map_or_else(|| bytea.iter().collect(), <[u8]>::to_vec))
+        }
         oid::DATE => SqlValue::Text(text_of(&decode::<Date>(format, bytes, "date")?)),
         oid::TIME => SqlValue::Text(text_of(&decode::<Time>(format, bytes, "time without time zone")?)),
         oid::TIMESTAMP => SqlValue::Text(text_of(&decode::<Timestamp>(format, bytes, "timestamp without time zone")?)),
