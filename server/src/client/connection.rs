@@ -1,14 +1,17 @@
 //! The connection task (socket + frontend machine) and the handle to it.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use postwire_codec::frontend::{StartupParams, TargetKind};
-use postwire_codec::session::frontend::{Config, Event, Frontend};
+use postwire_codec::backend::TransactionStatus;
+use postwire_codec::frontend::TargetKind;
+use postwire_codec::session::frontend::{Event, Frontend};
 use postwire_codec::{Format, Oid};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+use super::connect::{Established, SessionInfo};
 use super::row::ColumnInfo;
 use super::{ClientConfig, ClientError, DbError, QueryResult, Row};
 use crate::Value;
@@ -17,12 +20,12 @@ use crate::Value;
 const QUEUE: usize = 1024;
 /// Requests the machine tracks at once (an extended query takes five:
 /// Parse, Bind, Describe, Execute, Sync); more wait in the channel.
-const IN_FLIGHT: usize = 512;
+pub(super) const IN_FLIGHT: usize = 512;
 /// Prepared statements kept per connection (then the unnamed statement).
 const STATEMENT_CACHE: usize = 256;
 /// The machine's output buffer; a larger message is written in one go
 /// after flushing.
-const OUTPUT: usize = 64 * 1024;
+pub(super) const OUTPUT: usize = 64 * 1024;
 
 type Reply = oneshot::Sender<Result<QueryResult, ClientError>>;
 
@@ -49,6 +52,36 @@ impl Request {
 #[derive(Clone, Debug)]
 pub struct Client {
     requests: mpsc::Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+/// What the handles and the connection task share.
+#[derive(Debug)]
+struct Shared {
+    info: SessionInfo,
+    /// The last ReadyForQuery's status byte (`I`, `T`, `E`).
+    status: AtomicU8,
+}
+
+/// Spawns the connection task for a logged-in session.
+pub(super) fn spawn<S>(established: Established<S>, _config: &ClientConfig) -> Client
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Established { stream, frontend, input, info } = established;
+    let shared = Arc::new(Shared { info, status: AtomicU8::new(b'I') });
+    let connection = Connection {
+        stream,
+        frontend,
+        input: input.to_vec(),
+        pending: VecDeque::new(),
+        statements: HashMap::new(),
+        next_statement: 0,
+        shared: shared.clone(),
+    };
+    let (requests, inbox) = mpsc::channel(QUEUE);
+    tokio::spawn(connection.run(inbox));
+    Client { requests, shared }
 }
 
 impl Client {
@@ -64,6 +97,22 @@ impl Client {
         self.call(|reply| Request::Extended { sql: sql.to_owned(), params: params.to_vec(), reply }).await
     }
 
+    /// The transaction status after the last completed request: idle,
+    /// in a transaction block, or in a failed one.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        match self.shared.status.load(Ordering::Relaxed) {
+            b'T' => TransactionStatus::InTransaction,
+            b'E' => TransactionStatus::Failed,
+            _ => TransactionStatus::Idle,
+        }
+    }
+
+    /// A run-time parameter the server reported at login
+    /// (`server_version`, `TimeZone`, `integer_datetimes`…).
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.shared.info.parameters.get(name).map(String::as_str)
+    }
+
     /// Whether the connection task has ended.
     pub fn is_closed(&self) -> bool {
         self.requests.is_closed()
@@ -74,40 +123,6 @@ impl Client {
         self.requests.send(request(reply)).await.map_err(|_| ClientError::Closed)?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
-}
-
-/// Connects, logs in, and spawns the connection task (it ends when every
-/// [`Client`] is dropped, sending Terminate).
-pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
-    if config.host.starts_with('/') {
-        let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
-        let stream = tokio::net::UnixStream::connect(path).await?;
-        connect_with(stream, config).await
-    } else {
-        let stream = tokio::net::TcpStream::connect((config.host.as_str(), config.port)).await?;
-        stream.set_nodelay(true)?;
-        connect_with(stream, config).await
-    }
-}
-
-/// Logs in over an already connected stream (a loopback pipe, say) and
-/// spawns the connection task.
-pub async fn connect_with<S>(stream: S, config: &ClientConfig) -> Result<Client, ClientError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let mut connection = Connection {
-        stream,
-        frontend: Frontend::new(vec![0; OUTPUT], Config::DEFAULT),
-        input: Vec::with_capacity(8192),
-        pending: VecDeque::new(),
-        statements: HashMap::new(),
-        next_statement: 0,
-    };
-    connection.login(config).await?;
-    let (requests, inbox) = mpsc::channel(QUEUE);
-    tokio::spawn(connection.run(inbox));
-    Ok(Client { requests })
 }
 
 /// A request sent and waiting for its ReadyForQuery.
@@ -139,48 +154,10 @@ struct Connection<S> {
     pending: VecDeque<Pending>,
     statements: HashMap<StatementKey, Cached>,
     next_statement: u64,
+    shared: Arc<Shared>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    async fn login(&mut self, config: &ClientConfig) -> Result<(), ClientError> {
-        let database = if config.database.is_empty() { &config.user } else { &config.database };
-        let mut params = vec![("user", config.user.as_str()), ("database", database.as_str())];
-        if let Some(name) = &config.application_name {
-            params.push(("application_name", name));
-        }
-        self.frontend.start(StartupParams::from_slice(&params), &mut rand::rng())?;
-        loop {
-            self.flush().await?;
-            let mut login_error = None;
-            let mut ready = false;
-            let consumed = {
-                let step = self.frontend.handle_input(&self.input)?;
-                match step.event {
-                    Some(Event::PasswordRequired { .. }) => {
-                        let password = config.password.as_deref().unwrap_or_default();
-                        self.frontend.provide_password(password.as_bytes())?;
-                    }
-                    Some(Event::Error { error, .. }) => login_error = Some(DbError::from_response(&error)),
-                    Some(Event::Ready { .. }) => ready = true,
-                    _ => {}
-                }
-                if step.event.is_none() && step.consumed == 0 { None } else { Some(step.consumed) }
-            };
-            if let Some(error) = login_error {
-                return Err(ClientError::Db(Box::new(error)));
-            }
-            match consumed {
-                Some(n) => {
-                    self.input.drain(..n);
-                }
-                None => self.read().await?,
-            }
-            if ready {
-                return Ok(());
-            }
-        }
-    }
-
     async fn run(mut self, mut inbox: mpsc::Receiver<Request>) {
         let outcome = self.serve(&mut inbox).await;
         if let Err(error) = outcome {
@@ -374,7 +351,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         _ => return Err(ClientError::Db(Box::new(error))),
                     }
                 }
-                (Event::Ready { .. }, Some(_)) => {
+                (Event::Ready { status, .. }, Some(_)) => {
+                    self.shared.status.store(status.as_byte(), Ordering::Relaxed);
                     let p = self.pending.pop_front().expect("a pending request");
                     // A statement that failed to prepare is not kept.
                     if let (Some(_), Some(key)) = (&p.error, &p.creates) {
@@ -390,16 +368,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         }
         self.input.drain(..at);
-        Ok(())
-    }
-
-    async fn read(&mut self) -> Result<(), ClientError> {
-        let mut buf = [0u8; 8192];
-        let n = self.stream.read(&mut buf).await?;
-        if n == 0 {
-            return Err(ClientError::Closed);
-        }
-        self.input.extend_from_slice(&buf[..n]);
         Ok(())
     }
 

@@ -20,11 +20,14 @@
 //! Not yet: TLS, COPY, notifications, cancel, the statement cache and pool.
 
 mod config;
+mod connect;
 mod connection;
 mod error;
 mod row;
 
 pub use config::ClientConfig;
-pub use connection::{Client, connect, connect_with};
+pub use connect::{connect, connect_with};
+pub use connection::Client;
 pub use error::{ClientError, DbError};
+pub use postwire_codec::backend::TransactionStatus;
 pub use row::{ColumnInfo, QueryResult, Row};
