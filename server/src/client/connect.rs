@@ -110,3 +110,23 @@ where
         }
     }
 }
+
+/// Sends a CancelRequest (`request`, from the frontend machine) on a new
+/// connection to the same server, and waits for the server to close it.
+#[allow(dead_code)] // used by the cancel token (next commit)
+pub(super) async fn send_cancel(config: &ClientConfig, request: &[u8]) -> Result<(), ClientError> {
+    async fn send<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &[u8]) -> Result<(), ClientError> {
+        stream.write_all(request).await?;
+        stream.flush().await?;
+        // The server answers nothing; it closes once it has read the key.
+        let mut byte = [0u8; 1];
+        let _ = stream.read(&mut byte).await;
+        Ok(())
+    }
+    if config.host.starts_with('/') {
+        let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
+        send(tokio::net::UnixStream::connect(path).await?, request).await
+    } else {
+        send(tokio::net::TcpStream::connect((config.host.as_str(), config.port)).await?, request).await
+    }
+}
