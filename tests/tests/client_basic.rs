@@ -34,7 +34,7 @@ async fn against_postwire_logins_queries_errors_and_pipelining() {
     for user in ["trusty", "plain", "md5", "scram"] {
         let client = connect(&config(port, user, "pencil", "db")).await.unwrap_or_else(|e| panic!("{user}: {e}"));
         let result = client.simple_query("SELECT 3").await.unwrap();
-        assert_eq!((result.rows.len(), result.tag.as_str()), (3, "SELECT 3"));
+        assert_eq!((result.rows.len(), result.tag()), (3, "SELECT 3"));
         assert_eq!(result.rows[2].get::<i32>(0).unwrap(), Some(3));
         assert_eq!(result.rows[2].text(1), Some("9"));
         if user != "trusty" {
@@ -97,7 +97,7 @@ async fn against_a_real_postgresql() {
     let ClientError::Db(db) = &err else { panic!("a server error") };
     assert_eq!(db.position, Some(15));
     let result = client.simple_query("SELECT 1; SELECT generate_series(1, 3)").await.unwrap();
-    assert_eq!((result.rows.len(), result.tag.as_str()), (4, "SELECT 3"));
+    assert_eq!((result.rows.len(), result.tag()), (4, "SELECT 3"));
     // Pipelined: 1,000 queries in flight with an error in the middle.
     let calls = (0..1000).map(|i| {
         let client = client.clone();

@@ -1,100 +1,228 @@
-//! The connection task (socket + frontend machine) and the handle to it.
+//! The handle to a connection: every call becomes a [`Request`] for the
+//! connection task (`task.rs`), which writes it at once, so concurrent calls
+//! are pipelined and answered in order.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
+use postwire_codec::Oid;
 use postwire_codec::backend::TransactionStatus;
-use postwire_codec::frontend::TargetKind;
-use postwire_codec::session::frontend::{Event, Frontend};
-use postwire_codec::{Format, Oid};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::connect::{Established, SessionInfo};
-use super::row::ColumnInfo;
-use super::{ClientConfig, ClientError, DbError, QueryResult, Row};
+use super::cancel::CancelToken;
+use super::connect::SessionInfo;
+use super::copy::{CopyInWriter, CopyOutReader};
+use super::notify::{NoticeHandler, Notification, Notifications};
+use super::params::EncodedParams;
+use super::stream::{RowStream, StreamItem};
+use super::{ClientError, DbError, QueryResult};
 use crate::Value;
 
-/// Requests queued in the channel before callers wait.
-const QUEUE: usize = 1024;
-/// Requests the machine tracks at once (an extended query takes five:
-/// Parse, Bind, Describe, Execute, Sync); more wait in the channel.
-pub(super) const IN_FLIGHT: usize = 512;
-/// Prepared statements kept per connection (then the unnamed statement).
-const STATEMENT_CACHE: usize = 256;
-/// The machine's output buffer; a larger message is written in one go
-/// after flushing.
-pub(super) const OUTPUT: usize = 64 * 1024;
+pub(super) use super::task::{IN_FLIGHT, OUTPUT, spawn};
 
-type Reply = oneshot::Sender<Result<QueryResult, ClientError>>;
+/// Chunks a row stream buffers before the connection stops reading (each
+/// up to one socket read, 64 KiB).
+pub(super) const STREAM_CHUNKS: usize = 4;
 
-enum Request {
-    Simple { sql: String, reply: Reply },
-    Extended { sql: String, params: Vec<Value>, reply: Reply },
+/// One call, as the connection task sees it.
+pub(super) enum Request {
+    /// A simple Query (`params: None`) or an extended one.
+    Query { sql: Box<str>, params: Option<EncodedParams>, sink: Sink },
+    /// Extended queries sharing one Sync.
+    Batch { items: Vec<(Box<str>, EncodedParams)>, reply: oneshot::Sender<Vec<Result<QueryResult, ClientError>>> },
+    /// A COPY … FROM STDIN; the writer is handed back once the server is
+    /// ready for data.
+    CopyIn { sql: Box<str>, reply: oneshot::Sender<Result<CopyInWriter, ClientError>> },
+    /// A COPY … TO STDOUT; the reader is handed back when data starts.
+    CopyOut { sql: Box<str>, reply: oneshot::Sender<Result<CopyOutReader, ClientError>> },
+    /// A FunctionCall (binary arguments and result).
+    Function { function: Oid, args: EncodedParams, reply: oneshot::Sender<Result<Option<Vec<u8>>, ClientError>> },
 }
 
 impl Request {
-    /// An upper bound of the bytes its messages take.
-    fn size(&self) -> usize {
+    /// Tells the caller the request will not run.
+    pub(super) fn fail(self, error: impl Fn() -> ClientError) {
         match self {
-            Request::Simple { sql, .. } => sql.len() + 16,
-            Request::Extended { sql, params, .. } => {
-                let values: usize = params.iter().map(|p| 8 + p.text_len_hint()).sum();
-                2 * sql.len() + values + params.len() * 6 + 96
-            }
+            Request::Query { sink: Sink::Collect(reply), .. } => drop(reply.send(Err(error()))),
+            Request::Query { sink: Sink::Stream(tx), .. } => drop(tx.try_send(StreamItem::Error(error()))),
+            Request::Batch { reply, items } => drop(reply.send(items.iter().map(|_| Err(error())).collect())),
+            Request::CopyIn { reply, .. } => drop(reply.send(Err(error()))),
+            Request::CopyOut { reply, .. } => drop(reply.send(Err(error()))),
+            Request::Function { reply, .. } => drop(reply.send(Err(error()))),
         }
     }
 }
 
-/// A handle to one connection; cheap to clone, usable from many tasks.
-/// Concurrent calls are pipelined.
-#[derive(Clone, Debug)]
-pub struct Client {
-    requests: mpsc::Sender<Request>,
-    shared: Arc<Shared>,
+/// Where a query's results go.
+pub(super) enum Sink {
+    /// Collected, then sent whole.
+    Collect(oneshot::Sender<Result<QueryResult, ClientError>>),
+    /// Streamed as they arrive, with backpressure.
+    Stream(mpsc::Sender<StreamItem>),
 }
 
 /// What the handles and the connection task share.
-#[derive(Debug)]
-struct Shared {
-    info: SessionInfo,
+pub(super) struct Shared {
+    pub info: SessionInfo,
     /// The last ReadyForQuery's status byte (`I`, `T`, `E`).
-    status: AtomicU8,
+    pub status: AtomicU8,
+    /// Where to send a CancelRequest, and the request itself.
+    pub cancel: Option<CancelToken>,
+    /// The receiving end of the notification channel, until taken.
+    pub notifications: Mutex<Option<mpsc::Receiver<Notification>>>,
+    /// Notifications dropped because the channel was full.
+    pub dropped_notifications: AtomicU64,
+    /// Who hears NoticeResponses.
+    pub notice_handler: Mutex<Option<NoticeHandler>>,
 }
 
-/// Spawns the connection task for a logged-in session.
-pub(super) fn spawn<S>(established: Established<S>, _config: &ClientConfig) -> Client
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let Established { stream, frontend, input, info } = established;
-    let shared = Arc::new(Shared { info, status: AtomicU8::new(b'I') });
-    let connection = Connection {
-        stream,
-        frontend,
-        input: input.to_vec(),
-        pending: VecDeque::new(),
-        statements: HashMap::new(),
-        next_statement: 0,
-        shared: shared.clone(),
-    };
-    let (requests, inbox) = mpsc::channel(QUEUE);
-    tokio::spawn(connection.run(inbox));
-    Client { requests, shared }
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+/// A handle to one connection; cheap to clone, usable from many tasks.
+/// Concurrent calls are pipelined: each is written as soon as it is made,
+/// and answers come back in order.
+///
+/// Results that are being streamed ([`Client::query_stream`],
+/// [`Client::copy_out`]) hold up the answers behind them until they are read
+/// or dropped.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(super) requests: mpsc::Sender<Request>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl Client {
-    /// Runs `sql` (any number of statements) with the simple protocol.
+    /// Runs `sql` (any number of `;`-separated statements) with the simple
+    /// protocol; rows come in the text format.
     pub async fn simple_query(&self, sql: &str) -> Result<QueryResult, ClientError> {
-        self.call(|reply| Request::Simple { sql: sql.to_owned(), reply }).await
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Query { sql: sql.into(), params: None, sink: Sink::Collect(reply) }).await?;
+        answer.await.map_err(|_| ClientError::Closed)?
     }
 
-    /// Runs one statement with `$n` parameters through the extended
-    /// protocol (Parse, Bind, Describe, Execute, Sync). Parameters are sent as
-    /// text with their types; NULL has an unspecified type.
+    /// Runs one statement with `$n` parameters through the extended protocol;
+    /// results come in the binary format. The statement is prepared once per
+    /// connection and cached (least recently used out first).
+    ///
+    /// Parameters go with their types, except [`Value::Text`], which the
+    /// server types from context as it would a quoted literal.
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult, ClientError> {
-        self.call(|reply| Request::Extended { sql: sql.to_owned(), params: params.to_vec(), reply }).await
+        let params = EncodedParams::encode(params)?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Query { sql: sql.into(), params: Some(params), sink: Sink::Collect(reply) }).await?;
+        answer.await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Like [`Client::query`], for a statement that returns no rows: the
+    /// number of rows it affected.
+    pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ClientError> {
+        Ok(self.query(sql, params).await?.rows_affected())
+    }
+
+    /// Like [`Client::query`], but rows arrive as the server sends them, and
+    /// the connection stops reading while the stream's buffer is full: a
+    /// large result is never held whole. Fetching a row allocates nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: postwire_server::client::Client) -> Result<(), postwire_server::client::ClientError> {
+    /// let mut rows = client.query_stream("SELECT generate_series(1, 1000000)", &[]).await?;
+    /// let mut sum = 0i64;
+    /// while let Some(row) = rows.next().await? {
+    ///     sum += i64::from(row.get::<i32>(0)?.unwrap_or(0));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn query_stream(&self, sql: &str, params: &[Value]) -> Result<RowStream, ClientError> {
+        let params = EncodedParams::encode(params)?;
+        let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
+        self.send(Request::Query { sql: sql.into(), params: Some(params), sink: Sink::Stream(tx) }).await?;
+        Ok(RowStream::new(rx))
+    }
+
+    /// Like [`Client::query_stream`] with the simple protocol (text rows).
+    pub async fn simple_query_stream(&self, sql: &str) -> Result<RowStream, ClientError> {
+        let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
+        self.send(Request::Query { sql: sql.into(), params: None, sink: Sink::Stream(tx) }).await?;
+        Ok(RowStream::new(rx))
+    }
+
+    /// A batch of extended queries sent together with one Sync at the end:
+    /// the server runs them in one implicit transaction, and after a failure
+    /// skips the rest (they fail with [`ClientError::Aborted`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: postwire_server::client::Client) -> Result<(), postwire_server::client::ClientError> {
+    /// use postwire_server::Value;
+    /// let mut batch = client.batch();
+    /// for i in 0..100 {
+    ///     batch.query("INSERT INTO t VALUES ($1)", &[Value::Int4(i)])?;
+    /// }
+    /// for result in batch.run().await? {
+    ///     result?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { client: self, items: Vec::new() }
+    }
+
+    /// Starts `COPY … FROM STDIN`: once the server is ready, a writer for the
+    /// data (text, CSV or binary, as the statement says).
+    pub async fn copy_in(&self, sql: &str) -> Result<CopyInWriter, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::CopyIn { sql: sql.into(), reply }).await?;
+        answer.await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Starts `COPY … TO STDOUT`: a reader of the data as the server sends it.
+    pub async fn copy_out(&self, sql: &str) -> Result<CopyOutReader, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::CopyOut { sql: sql.into(), reply }).await?;
+        answer.await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Calls function `function` (by OID) with binary arguments through the
+    /// FunctionCall message; the binary result, `None` for NULL.
+    pub async fn function_call(&self, function: Oid, args: &[Value]) -> Result<Option<Vec<u8>>, ClientError> {
+        let args = EncodedParams::encode(args)?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Function { function, args, reply }).await?;
+        answer.await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// The NOTIFY messages for channels this session LISTENs to, through a
+    /// bounded channel (the first call takes it; later calls get `None`).
+    /// When it is full, new notifications are dropped and counted
+    /// ([`Client::dropped_notifications`]) rather than stalling the
+    /// connection.
+    pub fn notifications(&self) -> Option<Notifications> {
+        let rx = self.shared.notifications.lock().ok()?.take()?;
+        Some(Notifications { rx })
+    }
+
+    /// Notifications dropped because the channel was full.
+    pub fn dropped_notifications(&self) -> u64 {
+        self.shared.dropped_notifications.load(Ordering::Relaxed)
+    }
+
+    /// Sets who hears the server's notices (warnings, `RAISE NOTICE`…);
+    /// without one they are logged with `tracing` at INFO.
+    pub fn on_notice(&self, handler: impl Fn(&DbError) + Send + Sync + 'static) {
+        if let Ok(mut slot) = self.shared.notice_handler.lock() {
+            *slot = Some(Arc::new(handler));
+        }
+    }
+
+    /// A token that cancels the running query from anywhere (another task,
+    /// another thread): it sends a CancelRequest on a new connection.
+    /// `None` if the server sent no cancel key.
+    pub fn cancel_token(&self) -> Option<CancelToken> {
+        self.shared.cancel.clone()
     }
 
     /// The transaction status after the last completed request: idle,
@@ -118,266 +246,49 @@ impl Client {
         self.requests.is_closed()
     }
 
-    async fn call(&self, request: impl FnOnce(Reply) -> Request) -> Result<QueryResult, ClientError> {
+    async fn send(&self, request: Request) -> Result<(), ClientError> {
+        self.requests.send(request).await.map_err(|_| ClientError::Closed)
+    }
+}
+
+/// Queries to send with one Sync; see [`Client::batch`].
+#[derive(Debug)]
+pub struct Batch<'c> {
+    client: &'c Client,
+    items: Vec<(Box<str>, EncodedParams)>,
+}
+
+impl Batch<'_> {
+    /// Adds a query.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, ClientError> {
+        self.items.push((sql.into(), EncodedParams::encode(params)?));
+        Ok(self)
+    }
+
+    /// The number of queries added.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no query was added.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Sends the batch and waits for every result, in order.
+    pub async fn run(self) -> Result<Vec<Result<QueryResult, ClientError>>, ClientError> {
+        if self.items.is_empty() {
+            return Ok(Vec::new());
+        }
         let (reply, answer) = oneshot::channel();
-        self.requests.send(request(reply)).await.map_err(|_| ClientError::Closed)?;
-        answer.await.map_err(|_| ClientError::Closed)?
+        self.client.send(Request::Batch { items: self.items, reply }).await?;
+        answer.await.map_err(|_| ClientError::Closed)
     }
 }
 
-/// A request sent and waiting for its ReadyForQuery.
-struct Pending {
-    reply: Reply,
-    result: QueryResult,
-    columns: Arc<[ColumnInfo]>,
-    /// For a cached statement: its columns, filled by the first request's
-    /// Describe and shared by later ones.
-    cached: Option<Arc<OnceLock<Arc<[ColumnInfo]>>>>,
-    /// The cache entry this request created (dropped again if it fails).
-    creates: Option<StatementKey>,
-    error: Option<DbError>,
-}
-
-/// A cached statement: its SQL and parameter types.
-type StatementKey = (String, Vec<Oid>);
-
-/// A prepared statement the server holds for this connection.
-struct Cached {
-    name: String,
-    columns: Arc<OnceLock<Arc<[ColumnInfo]>>>,
-}
-
-struct Connection<S> {
-    stream: S,
-    frontend: Frontend<Vec<u8>, IN_FLIGHT>,
-    input: Vec<u8>,
-    pending: VecDeque<Pending>,
-    statements: HashMap<StatementKey, Cached>,
-    next_statement: u64,
-    shared: Arc<Shared>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    async fn run(mut self, mut inbox: mpsc::Receiver<Request>) {
-        let outcome = self.serve(&mut inbox).await;
-        if let Err(error) = outcome {
-            tracing::debug!(%error, "client connection ended");
-        } else {
-            return;
-        }
-        // Everyone waiting learns the connection is gone.
-        for pending in self.pending.drain(..) {
-            let _ = pending.reply.send(Err(ClientError::Closed));
-        }
-        inbox.close();
-        while let Some(request) = inbox.recv().await {
-            let (Request::Simple { reply, .. } | Request::Extended { reply, .. }) = request;
-            let _ = reply.send(Err(ClientError::Closed));
-        }
-    }
-
-    async fn serve(&mut self, inbox: &mut mpsc::Receiver<Request>) -> Result<(), ClientError> {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            self.flush().await?;
-            tokio::select! {
-                request = inbox.recv(), if self.frontend.pending_requests() + 5 <= IN_FLIGHT => match request {
-                    Some(request) => {
-                        self.queue(request).await?;
-                        // Take whatever else is waiting, so one write carries
-                        // many requests.
-                        while self.frontend.pending_requests() + 5 <= IN_FLIGHT {
-                            let Ok(request) = inbox.try_recv() else { break };
-                            self.queue(request).await?;
-                        }
-                    }
-                    None => {
-                        // Every handle is gone.
-                        let _ = self.frontend.send_terminate();
-                        self.flush().await?;
-                        return Ok(());
-                    }
-                },
-                read = self.stream.read(&mut buf) => {
-                    let n = read?;
-                    if n == 0 {
-                        self.frontend.handle_eof(self.input.len());
-                        return Err(ClientError::Closed);
-                    }
-                    self.input.extend_from_slice(&buf[..n]);
-                    self.handle_input()?;
-                }
-            }
-        }
-    }
-
-    /// Queues a request, making room in the output first so its messages
-    /// go into the machine's buffer whole.
-    async fn queue(&mut self, request: Request) -> Result<(), ClientError> {
-        if self.frontend.pending_output().len() + request.size() > OUTPUT {
-            self.flush().await?;
-        }
-        self.send(request)
-    }
-
-    /// Queues a request's messages in the machine.
-    fn send(&mut self, request: Request) -> Result<(), ClientError> {
-        if request.size() > OUTPUT {
-            let (Request::Simple { reply, .. } | Request::Extended { reply, .. }) = request;
-            let _ = reply.send(Err(ClientError::Value("the request is larger than the output buffer".into())));
-            return Ok(());
-        }
-        let (reply, sent) = match request {
-            Request::Simple { sql, reply } => {
-                let sent = self.frontend.send_query(&sql).map(|_| (None, None)).map_err(ClientError::from);
-                (reply, sent)
-            }
-            Request::Extended { sql, params, reply } => {
-                let sent = self.send_extended(sql, &params);
-                (reply, sent)
-            }
-        };
-        match sent {
-            Ok((cached, creates)) => {
-                self.pending.push_back(Pending {
-                    reply,
-                    result: QueryResult::default(),
-                    columns: Arc::from(Vec::new()),
-                    cached,
-                    creates,
-                    error: None,
-                });
-                Ok(())
-            }
-            // The caller's mistake (a value that cannot be encoded): tell
-            // them, keep the connection.
-            Err(ClientError::Value(e)) => {
-                let _ = reply.send(Err(ClientError::Value(e)));
-                Ok(())
-            }
-            Err(e) => {
-                let _ = reply.send(Err(ClientError::Closed));
-                Err(e)
-            }
-        }
-    }
-
-    /// Bind, Execute and Sync of a cached statement, preparing it (Parse and
-    /// Describe, pipelined in front) the first time the SQL is seen.
-    #[allow(clippy::type_complexity)]
-    fn send_extended(
-        &mut self,
-        sql: String,
-        params: &[Value],
-    ) -> Result<(Option<Arc<OnceLock<Arc<[ColumnInfo]>>>>, Option<StatementKey>), ClientError> {
-        let types: Vec<Oid> = params.iter().map(|p| if let Value::Null = p { 0 } else { p.type_oid() }).collect();
-        let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(params.len());
-        for param in params {
-            if let Value::Null = param {
-                encoded.push(None);
-            } else {
-                let mut bytes = Vec::new();
-                param.encode(Format::Text, &mut bytes).map_err(|e| ClientError::Value(e.to_string()))?;
-                encoded.push(Some(bytes));
-            }
-        }
-        let values: Vec<Option<&[u8]>> = encoded.iter().map(Option::as_deref).collect();
-        let key = (sql, types);
-        let mut creates = None;
-        if !self.statements.contains_key(&key) && self.statements.len() < STATEMENT_CACHE {
-            let name = format!("pw{}", self.next_statement);
-            self.next_statement += 1;
-            self.frontend.send_parse(&name, &key.0, &key.1)?;
-            self.frontend.send_describe(TargetKind::Statement, &name)?;
-            self.statements.insert(key.clone(), Cached { name, columns: Arc::new(OnceLock::new()) });
-            creates = Some(key.clone());
-        }
-        let f = &mut self.frontend;
-        let cached = match self.statements.get(&key) {
-            Some(cached) => {
-                f.send_bind("", &cached.name, &[Format::Text], &values, &[Format::Text])?;
-                Some(cached.columns.clone())
-            }
-            // The cache is full: the unnamed statement, described each time.
-            None => {
-                f.send_parse("", &key.0, &key.1)?;
-                f.send_bind("", "", &[Format::Text], &values, &[Format::Text])?;
-                f.send_describe(TargetKind::Portal, "")?;
-                None
-            }
-        };
-        f.send_execute("", 0)?;
-        f.send_sync()?;
-        Ok((cached, creates))
-    }
-
-    /// Handles every complete message buffered.
-    fn handle_input(&mut self) -> Result<(), ClientError> {
-        let mut at = 0;
-        loop {
-            let step = self.frontend.handle_input(&self.input[at..])?;
-            if step.event.is_none() && step.consumed == 0 {
-                break;
-            }
-            at += step.consumed;
-            let Some(event) = step.event else { continue };
-            let current = self.pending.front_mut();
-            match (event, current) {
-                (Event::RowDescription { description, .. }, Some(p)) => {
-                    let columns: Arc<[ColumnInfo]> = description
-                        .fields
-                        .iter()
-                        .map(|f| ColumnInfo { name: f.name.to_owned(), type_oid: f.type_oid })
-                        .collect();
-                    if let Some(cached) = &p.cached {
-                        let _ = cached.set(columns.clone());
-                    }
-                    p.columns = columns;
-                }
-                (Event::DataRow { row, .. }, Some(p)) => {
-                    if p.columns.is_empty()
-                        && let Some(columns) = p.cached.as_ref().and_then(|c| c.get())
-                    {
-                        p.columns = columns.clone();
-                    }
-                    let cells = row.cells().map(|c| c.map(<[u8]>::to_vec)).collect();
-                    p.result.rows.push(Row { columns: p.columns.clone(), cells });
-                }
-                (Event::CommandComplete { complete, .. }, Some(p)) => p.result.tag = complete.tag.to_owned(),
-                (Event::Error { error, .. }, current) => {
-                    let error = DbError::from_response(&error);
-                    match current {
-                        Some(p) if error.severity != "FATAL" && error.severity != "PANIC" => p.error = Some(error),
-                        _ => return Err(ClientError::Db(Box::new(error))),
-                    }
-                }
-                (Event::Ready { status, .. }, Some(_)) => {
-                    self.shared.status.store(status.as_byte(), Ordering::Relaxed);
-                    let p = self.pending.pop_front().expect("a pending request");
-                    // A statement that failed to prepare is not kept.
-                    if let (Some(_), Some(key)) = (&p.error, &p.creates) {
-                        self.statements.remove(key);
-                    }
-                    let answer = match p.error {
-                        Some(e) => Err(ClientError::Db(Box::new(e))),
-                        None => Ok(p.result),
-                    };
-                    let _ = p.reply.send(answer);
-                }
-                _ => {}
-            }
-        }
-        self.input.drain(..at);
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), ClientError> {
-        let pending = self.frontend.pending_output();
-        if !pending.is_empty() {
-            let n = pending.len();
-            self.stream.write_all(pending).await?;
-            self.frontend.consume_output(n);
-        }
-        Ok(())
-    }
+/// A COPY data chunk or the end of the data, from the writer to the task.
+pub(crate) enum CopyChunk {
+    Data(Bytes),
+    Done,
+    Fail(String),
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use postwire_codec::backend::ErrorResponse;
+use postwire_codec::backend::ErrorBody;
 use postwire_codec::session::SessionError;
 
 /// An ErrorResponse from the server.
@@ -23,7 +23,7 @@ pub struct DbError {
 }
 
 impl DbError {
-    pub(crate) fn from_response(error: &ErrorResponse<'_>) -> Self {
+    pub(crate) fn from_response(error: &ErrorBody<'_>) -> Self {
         let text = |s: Option<&str>| s.map(str::to_owned);
         DbError {
             severity: error.severity().unwrap_or("ERROR").to_owned(),
@@ -52,6 +52,8 @@ pub enum ClientError {
     Closed,
     /// A value could not be encoded or decoded.
     Value(String),
+    /// An earlier query in the same batch failed, so the server skipped this one.
+    Aborted,
 }
 
 impl ClientError {
@@ -73,6 +75,7 @@ impl fmt::Display for ClientError {
             ClientError::Protocol(e) => write!(f, "protocol error: {e}"),
             ClientError::Closed => f.write_str("connection closed"),
             ClientError::Value(e) => write!(f, "bad value: {e}"),
+            ClientError::Aborted => f.write_str("skipped: an earlier query in the batch failed"),
         }
     }
 }

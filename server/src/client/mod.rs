@@ -17,17 +17,33 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not yet: TLS, COPY, notifications, cancel, the statement cache and pool.
+//! Results of [`Client::query`] come in the binary format and are decoded
+//! on demand ([`Row::get`]); [`Client::query_stream`] hands rows over as they
+//! arrive, with backpressure. COPY both ways ([`Client::copy_in`],
+//! [`Client::copy_out`]), LISTEN/NOTIFY ([`Client::notifications`]), notices
+//! ([`Client::on_notice`]), cancel ([`Client::cancel_token`]), batches with
+//! one Sync ([`Client::batch`]) and FunctionCall are all on the handle.
 
+mod cache;
+mod cancel;
 mod config;
 mod connect;
 mod connection;
+mod copy;
 mod error;
+mod notify;
+mod params;
 mod row;
+mod stream;
+mod task;
 
+pub use cancel::CancelToken;
 pub use config::ClientConfig;
 pub use connect::{connect, connect_with};
-pub use connection::Client;
+pub use connection::{Batch, Client};
+pub use copy::{CopyInWriter, CopyOutReader};
 pub use error::{ClientError, DbError};
+pub use notify::{Notification, Notifications};
 pub use postwire_codec::backend::TransactionStatus;
 pub use row::{ColumnInfo, QueryResult, Row};
+pub use stream::RowStream;

@@ -290,6 +290,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         self.out.consume(n);
     }
 
+    /// Swaps in new output storage, keeping what is pending, and returns the
+    /// old one: a driver grows the buffer for one large message (after
+    /// [`SessionError::OutputFull`] says how much is needed) and shrinks it
+    /// back later. If the pending bytes do not fit `storage`, nothing changes
+    /// and `storage` comes back as the error.
+    pub fn replace_output_storage(&mut self, storage: B) -> Result<B, B> {
+        self.out.replace_storage(storage)
+    }
+
+    /// The output buffer's total size.
+    pub fn output_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
     /// The protocol version in use: the requested one, or the one the server
     /// offered in NegotiateProtocolVersion.
     pub fn protocol_version(&self) -> ProtocolVersion {

@@ -1,0 +1,99 @@
+//! Query parameters, encoded in the caller's task before they travel to the
+//! connection task: one buffer per query holding each value's type, format,
+//! length and bytes.
+
+use postwire_codec::{Format, Oid};
+
+use super::ClientError;
+use crate::Value;
+
+/// Parameters kept inline in the connection task without allocating.
+pub(crate) const INLINE_PARAMS: usize = 16;
+
+/// Bytes before each value: OID, format, length.
+const HEADER: usize = 9;
+
+/// Encoded parameters: per value its type OID (4 bytes), format (1 byte),
+/// length (4 bytes, -1 for NULL) and bytes.
+#[derive(Debug, Default)]
+pub(crate) struct EncodedParams {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl EncodedParams {
+    /// Encodes `params`: binary, except text (sent untyped, so the server
+    /// infers the type as it does for a literal), numeric and json (text with
+    /// their types). NULL gets an unspecified type.
+    pub(crate) fn encode(params: &[Value]) -> Result<Self, ClientError> {
+        let size: usize = params.iter().map(|p| HEADER + p.text_len_hint()).sum();
+        let mut bytes = Vec::with_capacity(size);
+        for param in params {
+            let (oid, format) = match param {
+                Value::Null | Value::Text(_) => (0, Format::Text),
+                Value::Numeric(_) | Value::Json(_) => (param.type_oid(), Format::Text),
+                _ => (param.type_oid(), Format::Binary),
+            };
+            bytes.extend_from_slice(&oid.to_be_bytes());
+            bytes.push(format as u8);
+            if let Value::Null = param {
+                bytes.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            let at = bytes.len();
+            bytes.extend_from_slice(&[0; 4]);
+            param.encode(format, &mut bytes).map_err(|e| ClientError::Value(e.to_string()))?;
+            let len = i32::try_from(bytes.len() - at - 4).map_err(|_| ClientError::Value("value over 2 GiB".into()))?;
+            bytes[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        Ok(EncodedParams { bytes, count: params.len() })
+    }
+
+    /// The number of parameters.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Bytes the Bind message needs for the values.
+    pub(crate) fn wire_size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Each parameter's type, format and value (`None` for NULL).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Oid, Format, Option<&[u8]>)> + Clone {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            let (head, tail) = rest.split_at_checked(HEADER)?;
+            let oid = Oid::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            let format = if head[4] == Format::Binary as u8 { Format::Binary } else { Format::Text };
+            let len = i32::from_be_bytes([head[5], head[6], head[7], head[8]]);
+            let Ok(len) = usize::try_from(len) else {
+                rest = tail;
+                return Some((oid, format, None));
+            };
+            let (value, tail) = tail.split_at(len);
+            rest = tail;
+            Some((oid, format, Some(value)))
+        })
+    }
+
+    /// The type OIDs, for the statement cache and Parse.
+    pub(crate) fn types(&self) -> impl Iterator<Item = Oid> + Clone {
+        self.iter().map(|(oid, _, _)| oid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let params = EncodedParams::encode(&[Value::Int4(7), Value::Null, Value::Text("hé".into())]).unwrap();
+        let decoded: Vec<_> = params.iter().collect();
+        assert_eq!(params.len(), 3);
+        assert_eq!(decoded[0], (postwire_codec::oid::INT4, Format::Binary, Some(&7i32.to_be_bytes()[..])));
+        assert_eq!(decoded[1], (0, Format::Text, None));
+        assert_eq!(decoded[2], (0, Format::Text, Some("hé".as_bytes())));
+    }
+}
