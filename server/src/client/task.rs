@@ -33,7 +33,7 @@ use super::{Client, ClientConfig, ClientError, ColumnInfo, DbError, QueryResult,
 
 /// Requests the machine tracks at once (an extended query takes up to six:
 /// Close, Parse, Describe, Bind, Execute, Sync); more wait in the channel.
-pub(super) const IN_FLIGHT: usize = 512;
+pub(super) const IN_FLIGHT: usize = 2048;
 /// The machine's output buffer; it grows for a larger request, then shrinks
 /// back.
 pub(super) const OUTPUT: usize = 64 * 1024;

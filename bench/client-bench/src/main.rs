@@ -1,0 +1,266 @@
+//! postwire's client against tokio-postgres and sqlx on the same PostgreSQL,
+//! in the same run (`bash bench/client.sh`); ratios are what count.
+//!
+//! ```text
+//! postwire-client-bench <port>    # user fe_trust, database fe, on 127.0.0.1
+//! ```
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{TryStreamExt, future};
+use postwire_server::Value;
+use postwire_server::client::{Client, ClientConfig, connect};
+use sqlx::Connection as _;
+use sqlx::Row as _;
+use sqlx::postgres::PgConnection;
+
+/// Counts every allocation in the process (all threads).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const QUERIES: i32 = 10_000;
+const ROWS: usize = 100_000;
+/// The rows come from a table made once, so the server's work per row is
+/// a scan and the output, not computing the values.
+const SETUP_SQL: &str = "DROP TABLE IF EXISTS bench_rows; \
+    CREATE TABLE bench_rows AS SELECT i AS id, 'name ' || i AS name, md5(i::text) AS digest, \
+    i::int8 * 1000 AS amount, i % 2 = 0 AS even, i / 7.0::float8 AS ratio FROM generate_series(1, 100000) AS i";
+const ROWS_SQL: &str = "SELECT id, name, digest, amount, even, ratio FROM bench_rows";
+const RUNS: usize = 5;
+
+/// The best of `RUNS` timings of `f`, and its last answer.
+async fn best<F: AsyncFnMut() -> usize>(mut f: F) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut n = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        n = f().await;
+        best = best.min(start.elapsed());
+    }
+    (best, n)
+}
+
+/// Touches every column of a postwire row (binary format).
+fn use_row(row: &postwire_server::client::Row) -> usize {
+    let a = row.get::<i32>(0).unwrap().unwrap() as usize;
+    let b = row.get::<&str>(1).unwrap().unwrap().len();
+    let c = row.get::<&str>(2).unwrap().unwrap().len();
+    let d = row.get::<i64>(3).unwrap().unwrap() as usize;
+    let e = usize::from(row.get::<bool>(4).unwrap().unwrap());
+    let f = row.get::<f64>(5).unwrap().unwrap() as usize;
+    a ^ b ^ c ^ d ^ e ^ f
+}
+
+fn use_tp_row(row: &tokio_postgres::Row) -> usize {
+    let a = row.get::<_, i32>(0) as usize;
+    let b = row.get::<_, &str>(1).len();
+    let c = row.get::<_, &str>(2).len();
+    let d = row.get::<_, i64>(3) as usize;
+    let e = usize::from(row.get::<_, bool>(4));
+    let f = row.get::<_, f64>(5) as usize;
+    a ^ b ^ c ^ d ^ e ^ f
+}
+
+async fn postwire_stream(ours: &Client) -> usize {
+    let mut rows = ours.query_stream(ROWS_SQL, &[]).await.unwrap();
+    let mut n = 0;
+    while let Some(row) = rows.next().await.unwrap() {
+        std::hint::black_box(use_row(&row));
+        n += 1;
+    }
+    n
+}
+
+async fn tokio_postgres_stream(theirs: &tokio_postgres::Client, statement: &tokio_postgres::Statement) -> usize {
+    let rows = theirs.query_raw(statement, std::iter::empty::<i32>()).await.unwrap();
+    let mut rows = std::pin::pin!(rows);
+    let mut n = 0;
+    while let Some(row) = rows.try_next().await.unwrap() {
+        std::hint::black_box(use_tp_row(&row));
+        n += 1;
+    }
+    n
+}
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).expect("postwire-client-bench <port>");
+    let config = ClientConfig {
+        host: "127.0.0.1".into(),
+        port,
+        user: "fe_trust".into(),
+        database: "fe".into(),
+        ..ClientConfig::default()
+    };
+    let ours = connect(&config).await.expect("postwire client");
+    let mut tp = tokio_postgres::Config::new();
+    tp.host("127.0.0.1").port(port).user("fe_trust").dbname("fe");
+    let (theirs, connection) = tp.connect(tokio_postgres::NoTls).await.expect("tokio-postgres");
+    tokio::spawn(connection);
+    let url = format!("postgres://fe_trust@127.0.0.1:{port}/fe");
+    let mut sqlx_conn = PgConnection::connect(&url).await.expect("sqlx");
+    theirs.batch_execute(SETUP_SQL).await.expect("bench table");
+    theirs.batch_execute("VACUUM ANALYZE bench_rows").await.expect("vacuum");
+    let select = theirs.prepare("SELECT $1::int4").await.expect("prepare");
+    let rows_statement = theirs.prepare(ROWS_SQL).await.expect("prepare");
+
+    let mut table: Vec<(String, f64, String, f64)> = Vec::new();
+    let qps = |d: Duration| f64::from(QUERIES) / d.as_secs_f64();
+    let rps = |d: Duration| ROWS as f64 / d.as_secs_f64();
+
+    // 1. Pipelined small queries.
+    let (tp_pipe, n) = best(async || {
+        let calls = (0..QUERIES).map(|i| {
+            let (theirs, select) = (&theirs, &select);
+            async move { theirs.query_one(select, &[&i]).await }
+        });
+        future::join_all(calls).await.into_iter().filter(|r| r.is_ok()).count()
+    })
+    .await;
+    assert_eq!(n, QUERIES as usize);
+    let (pw_pipe, n) = best(async || {
+        let calls = (0..QUERIES).map(|i| {
+            let ours = &ours;
+            async move { ours.query("SELECT $1::int4", &[Value::Int4(i)]).await }
+        });
+        future::join_all(calls).await.into_iter().filter(|r| r.is_ok()).count()
+    })
+    .await;
+    assert_eq!(n, QUERIES as usize);
+    let (pw_batch, n) = best(async || {
+        let mut batch = ours.batch();
+        for i in 0..QUERIES {
+            batch.query("SELECT $1::int4", &[Value::Int4(i)]).unwrap();
+        }
+        batch.run().await.unwrap().into_iter().filter(|r| r.is_ok()).count()
+    })
+    .await;
+    assert_eq!(n, QUERIES as usize);
+    let tp_q = qps(tp_pipe);
+    table.push(("10,000 SELECT $1::int4, one Sync each (join_all)".into(), qps(pw_pipe), "queries/s".into(), tp_q));
+    table.push(("10,000 SELECT $1::int4, postwire batch (one Sync)".into(), qps(pw_batch), "queries/s".into(), tp_q));
+
+    // 2. 100,000 rows × 6 columns.
+    let (tp_simple, n) = best(async || {
+        let messages = theirs.simple_query(ROWS_SQL).await.unwrap();
+        let mut n = 0;
+        for m in &messages {
+            if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
+                std::hint::black_box((0..6).map(|i| row.get(i).map_or(0, str::len)).sum::<usize>());
+                n += 1;
+            }
+        }
+        n
+    })
+    .await;
+    assert_eq!(n, ROWS);
+    let (pw_simple, n) = best(async || {
+        let result = ours.simple_query(ROWS_SQL).await.unwrap();
+        for row in &result.rows {
+            std::hint::black_box((0..6).map(|i| row.text(i).map_or(0, str::len)).sum::<usize>());
+        }
+        result.rows.len()
+    })
+    .await;
+    assert_eq!(n, ROWS);
+    table.push((
+        "100,000 × 6 rows, simple query (text), collected".into(),
+        rps(pw_simple),
+        "rows/s".into(),
+        rps(tp_simple),
+    ));
+
+    let (tp_query, n) = best(async || {
+        let rows = theirs.query(&rows_statement, &[]).await.unwrap();
+        rows.iter().for_each(|r| {
+            std::hint::black_box(use_tp_row(r));
+        });
+        rows.len()
+    })
+    .await;
+    assert_eq!(n, ROWS);
+    let (pw_query, n) = best(async || {
+        let result = ours.query(ROWS_SQL, &[]).await.unwrap();
+        result.rows.iter().for_each(|r| {
+            std::hint::black_box(use_row(r));
+        });
+        result.rows.len()
+    })
+    .await;
+    assert_eq!(n, ROWS);
+    table.push((
+        "100,000 × 6 rows, extended (binary), collected".into(),
+        rps(pw_query),
+        "rows/s".into(),
+        rps(tp_query),
+    ));
+
+    let (tp_stream, n) = best(async || tokio_postgres_stream(&theirs, &rows_statement).await).await;
+    assert_eq!(n, ROWS);
+    let (pw_stream, n) = best(async || postwire_stream(&ours).await).await;
+    assert_eq!(n, ROWS);
+    let (sqlx_stream, n) = best(async || {
+        let mut rows = sqlx::query(ROWS_SQL).fetch(&mut sqlx_conn);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await.unwrap() {
+            let a = row.get::<i32, _>(0) as usize;
+            let b = row.get::<&str, _>(1).len();
+            let c = row.get::<&str, _>(2).len();
+            let d = row.get::<i64, _>(3) as usize;
+            let e = usize::from(row.get::<bool, _>(4));
+            let f = row.get::<f64, _>(5) as usize;
+            std::hint::black_box(a ^ b ^ c ^ d ^ e ^ f);
+            n += 1;
+        }
+        n
+    })
+    .await;
+    assert_eq!(n, ROWS);
+    table.push(("100,000 × 6 rows, streamed (binary)".into(), rps(pw_stream), "rows/s".into(), rps(tp_stream)));
+
+    // 3. Allocations per streamed row (whole process, all threads).
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    postwire_stream(&ours).await;
+    let pw_allocs = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROWS as f64;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    tokio_postgres_stream(&theirs, &rows_statement).await;
+    let tp_allocs = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROWS as f64;
+
+    println!("| workload | postwire | tokio-postgres | postwire / tokio-postgres |");
+    println!("| --- | --- | --- | --- |");
+    for (name, ours, unit, theirs) in &table {
+        println!("| {name} | {ours:.0} {unit} | {theirs:.0} {unit} | {:.2}× |", ours / theirs);
+    }
+    println!(
+        "| 100,000 × 6 rows streamed: sqlx | {:.0} rows/s (sqlx) | {:.0} rows/s | postwire / sqlx {:.2}× |",
+        rps(sqlx_stream),
+        rps(tp_stream),
+        rps(pw_stream) / rps(sqlx_stream)
+    );
+    println!("| allocations per streamed row (whole process) | {pw_allocs:.4} | {tp_allocs:.4} | |");
+    drop(ours);
+    let _ = sqlx_conn.close().await;
+}
