@@ -38,6 +38,25 @@ impl<'a> DataRow<'a> {
         Ok(DataRow { values })
     }
 
+    /// Cell `index` of a DataRow `body`, reading only the cells before it
+    /// (no full validation): random access into rows kept as raw bodies.
+    /// `Ok(None)` is NULL; an index past the row is
+    /// [`DecodeError::InvalidValue`].
+    pub fn cell_in_body(body: &'a [u8], index: usize) -> Result<Option<&'a [u8]>, DecodeError> {
+        let mut r = Reader::new(body);
+        if index >= r.count_i16()? {
+            return Err(DecodeError::InvalidValue);
+        }
+        for _ in 0..index {
+            let len = r.i32()?;
+            r.bytes(usize::try_from(len).unwrap_or(0))?;
+        }
+        match r.i32()? {
+            -1 => Ok(None),
+            len => Ok(Some(r.bytes(usize::try_from(len).map_err(|_| DecodeError::InvalidValue)?)?)),
+        }
+    }
+
     /// The cells, in column order: `None` for NULL.
     #[inline]
     pub fn cells(&self) -> Iter<'a, Option<&'a [u8]>> {
@@ -87,6 +106,17 @@ mod tests {
         assert_eq!(row.len(), 3);
         assert!(row.cells().eq(cells));
         check_golden(b"D\0\0\0\x06\0\0", &BackendMessage::DataRow(DataRow::new(&[])), Tail::Strict);
+    }
+
+    #[test]
+    fn cell_in_body_reads_one_cell() {
+        let body = &WIRE[5..];
+        assert_eq!(DataRow::cell_in_body(body, 0), Ok(Some(&b"hi"[..])));
+        assert_eq!(DataRow::cell_in_body(body, 1), Ok(None));
+        assert_eq!(DataRow::cell_in_body(body, 2), Ok(Some(&b""[..])));
+        assert_eq!(DataRow::cell_in_body(body, 3), Err(DecodeError::InvalidValue));
+        assert_eq!(DataRow::cell_in_body(b"\0\x01\0\0\0\x05abc", 0), Err(DecodeError::UnexpectedEnd));
+        assert_eq!(DataRow::cell_in_body(b"\0\x01\xff\xff\xff\xfe", 0), Err(DecodeError::InvalidValue));
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Row {
 
     /// Cell `i` as raw bytes (`None` for NULL).
     pub fn raw(&self, i: usize) -> Result<Option<&[u8]>, ClientError> {
-        self.cells().nth(i).ok_or_else(|| ClientError::Value(format!("no column {i}")))
+        DataRow::cell_in_body(&self.body, i).map_err(|_| ClientError::Value(format!("no column {i}")))
     }
 
     /// Cell `i` decoded as `T` (`None` for NULL), in the column's format:

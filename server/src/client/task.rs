@@ -95,7 +95,7 @@ where
 struct Pending {
     target: Target,
     /// Extended queries: the statements it runs, first unfinished first.
-    slots: VecDeque<Slot>,
+    slots: Slots,
     /// The columns of the rows arriving now.
     columns: Option<Arc<[ColumnInfo]>>,
     /// Statements this request prepares (Parse id, name): dropped from the
@@ -108,6 +108,46 @@ struct Pending {
 struct Slot {
     execute: RequestId,
     columns: Arc<OnceLock<Arc<[ColumnInfo]>>>,
+}
+
+/// A request's Executes in order; one without allocating (the usual case).
+enum Slots {
+    None,
+    One(Slot),
+    Many(VecDeque<Slot>),
+}
+
+impl Slots {
+    fn front(&self) -> Option<&Slot> {
+        match self {
+            Slots::None => None,
+            Slots::One(slot) => Some(slot),
+            Slots::Many(slots) => slots.front(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.front().is_none()
+    }
+
+    fn push_back(&mut self, slot: Slot) {
+        *self = match std::mem::replace(self, Slots::None) {
+            Slots::None => Slots::One(slot),
+            Slots::One(first) => Slots::Many(VecDeque::from([first, slot])),
+            Slots::Many(mut slots) => {
+                slots.push_back(slot);
+                Slots::Many(slots)
+            }
+        };
+    }
+
+    fn pop_front(&mut self) {
+        match self {
+            Slots::None => {}
+            Slots::One(_) => *self = Slots::None,
+            Slots::Many(slots) => drop(slots.pop_front()),
+        }
+    }
 }
 
 /// Where a request's answers go.
@@ -144,7 +184,7 @@ enum Target {
 
 impl Pending {
     fn new(target: Target) -> Self {
-        Pending { target, slots: VecDeque::new(), columns: None, creates: Vec::new(), error: None }
+        Pending { target, slots: Slots::None, columns: None, creates: Vec::new(), error: None }
     }
 
     /// Where a streamed DataRow or CopyData goes, if it is streamed.
