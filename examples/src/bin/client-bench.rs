@@ -39,6 +39,9 @@ async fn main() {
         password: None,
         database: "fe".into(),
         application_name: None,
+        // tokio-postgres below runs without TLS too.
+        ssl_mode: postwire_server::client::SslMode::Disable,
+        ..Default::default()
     })
     .await
     .expect("postwire client");

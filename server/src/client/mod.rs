@@ -17,17 +17,24 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not yet: TLS, COPY, notifications, cancel, the statement cache and pool.
+//! TLS follows libpq's `sslmode` (default `prefer`), over an SSLRequest or
+//! PostgreSQL 17 direct TLS; SCRAM-SHA-256-PLUS binds to the TLS channel
+//! when the server offers it (`channel_binding`). The client asks for
+//! protocol 3.2 and settles for 3.0.
+//!
+//! Not yet: COPY, notifications, cancel, the statement cache and pool.
 
 mod config;
 mod connect;
 mod connection;
 mod error;
 mod row;
+mod tls;
 
-pub use config::ClientConfig;
+pub use config::{ChannelBinding, ClientConfig, SslMode, SslNegotiation};
 pub use connect::{connect, connect_with};
 pub use connection::Client;
 pub use error::{ClientError, DbError};
 pub use postwire_codec::backend::TransactionStatus;
+pub use postwire_codec::frontend::ProtocolVersion;
 pub use row::{ColumnInfo, QueryResult, Row};
