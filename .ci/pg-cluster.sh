@@ -7,8 +7,12 @@
 #
 # Roles (see frontend_real_server.rs): fe_trust (trust, superuser, owns
 # database fe), fe_pass 'plain-secret' (password), fe_md5 'md5-secret'
-# (md5, stored as md5), fe_scram 'scram-secret' (scram-sha-256). Needs root
-# (the server runs as user `postgres`) or the postgres user itself.
+# (md5, stored as md5), fe_scram 'scram-secret' (scram-sha-256), fe_tls
+# 'tls-secret' (scram-sha-256 over TLS only: hostssl, and hostnossl reject).
+# TLS: a throwaway CA and a server certificate for localhost and 127.0.0.1
+# (ECDSA P-256, made with openssl) in DIR/ssl; the CA's path is exported as
+# POSTWIRE_PG_SSL_ROOT_CERT. Needs root (the server runs as user `postgres`)
+# or the postgres user itself.
 set -euo pipefail
 
 cmd=${1:?start or stop}
@@ -27,12 +31,28 @@ start)
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
     as_pg "$pgbin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+    command -v openssl >/dev/null || { echo "openssl is not installed (apt-get install openssl)" >&2; exit 1; }
+    ssl="$dir/ssl"
+    mkdir -p "$ssl"
+    p256=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${p256[@]}" -days 7 -subj "/CN=postwire test CA" \
+        -keyout "$ssl/ca.key" -out "$ssl/ca.crt" 2>/dev/null
+    openssl req "${p256[@]}" -subj "/CN=localhost" -keyout "$ssl/server.key" -out "$ssl/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName = DNS:localhost, IP:127.0.0.1" "basicConstraints = critical, CA:FALSE" \
+        "keyUsage = critical, digitalSignature" "extendedKeyUsage = serverAuth" >"$ssl/server.ext"
+    openssl x509 -req -in "$ssl/server.csr" -CA "$ssl/ca.crt" -CAkey "$ssl/ca.key" -CAcreateserial -days 7 \
+        -extfile "$ssl/server.ext" -out "$ssl/server.crt" 2>/dev/null
+    chmod 600 "$ssl/server.key"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$ssl"
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 fsync = off
 max_connections = 50
+ssl = on
+ssl_cert_file = '$ssl/server.crt'
+ssl_key_file = '$ssl/server.key'
 CONF
     cat >"$dir/data/pg_hba.conf" <<HBA
 local all all trust
@@ -40,6 +60,8 @@ host all fe_trust 127.0.0.1/32 trust
 host all fe_pass 127.0.0.1/32 password
 host all fe_md5 127.0.0.1/32 md5
 host all fe_scram 127.0.0.1/32 scram-sha-256
+hostssl all fe_tls 127.0.0.1/32 scram-sha-256
+hostnossl all fe_tls 127.0.0.1/32 reject
 HBA
     as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
     sql() { as_pg "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"; }
@@ -49,11 +71,12 @@ CREATE DATABASE fe OWNER fe_trust;
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE fe_pass LOGIN PASSWORD 'plain-secret';
 CREATE ROLE fe_scram LOGIN PASSWORD 'scram-secret';
+CREATE ROLE fe_tls LOGIN PASSWORD 'tls-secret';
 SET password_encryption = 'md5';
 CREATE ROLE fe_md5 LOGIN PASSWORD 'md5-secret';
 SQL
     sql -d fe -c "GRANT ALL ON SCHEMA public TO public" >/dev/null
-    echo "export POSTWIRE_PG_PORT=$port POSTWIRE_PG_HOST=127.0.0.1 POSTWIRE_PG_SOCKET_DIR=$dir"
+    echo "export POSTWIRE_PG_PORT=$port POSTWIRE_PG_HOST=127.0.0.1 POSTWIRE_PG_SOCKET_DIR=$dir POSTWIRE_PG_SSL_ROOT_CERT=$ssl/ca.crt"
     ;;
 *)
     echo "usage: $0 start|stop DIR" >&2
