@@ -68,7 +68,8 @@ impl Encryption {
 /// whole of it, retries included.
 pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
     config.check()?;
-    with_timeout(config, async {
+    // Boxed: the TLS handshake and login states make a large future.
+    Box::pin(with_timeout(config, async {
         if config.host.starts_with('/') {
             let established = establish(config, Encryption::None, || open_unix(config)).await?;
             Ok(connection::spawn(established, config))
@@ -76,7 +77,7 @@ pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
             let established = establish(config, Encryption::first(config), || open_tcp(config)).await?;
             Ok(connection::spawn(established, config))
         }
-    })
+    }))
     .await
 }
 
@@ -88,10 +89,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     config.check()?;
-    with_timeout(config, async {
+    Box::pin(with_timeout(config, async {
         let established = attempt(stream, config, Encryption::first(config), config.max_protocol_version).await?;
         Ok(connection::spawn(established, config))
-    })
+    }))
     .await
 }
 
