@@ -327,19 +327,29 @@ async fn connect_timeout_bounds_a_silent_server() {
     held.abort();
 }
 
-/// The real cluster's port and CA file, or `None` (with a message) when
-/// `.ci/pg-cluster.sh` is not running.
-fn real_server() -> Option<(u16, PathBuf)> {
-    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
+/// The real clusters from `.ci/pg-cluster.sh`.
+struct RealServers {
+    /// Without TLS.
+    plain_port: u16,
+    /// With `ssl = on`.
+    tls_port: u16,
+    /// The CA of the TLS cluster's certificate.
+    ca: PathBuf,
+}
+
+/// The real clusters, or `None` (with a message) when `.ci/pg-cluster.sh`
+/// is not running.
+fn real_servers() -> Option<RealServers> {
+    let Some(plain_port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
         eprintln!("POSTWIRE_PG_PORT unset: the real-server TLS client tests are skipped (.ci/pg-cluster.sh)");
         return None;
     };
-    let Some(ca) = std::env::var_os("POSTWIRE_PG_SSL_ROOT_CERT") else {
-        panic!(
-            "POSTWIRE_PG_PORT is set but POSTWIRE_PG_SSL_ROOT_CERT is not: start the cluster with .ci/pg-cluster.sh"
-        );
+    let var = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("POSTWIRE_PG_PORT is set but {name} is not: use .ci/pg-cluster.sh"))
     };
-    Some((port, PathBuf::from(ca)))
+    let tls_port = var("POSTWIRE_PG_TLS_PORT").parse().expect("POSTWIRE_PG_TLS_PORT is a port number");
+    Some(RealServers { plain_port, tls_port, ca: var("POSTWIRE_PG_SSL_ROOT_CERT").into() })
 }
 
 async fn uses_tls(client: &Client) -> bool {
@@ -348,7 +358,7 @@ async fn uses_tls(client: &Client) -> bool {
 
 #[tokio::test]
 async fn sslmodes_against_a_real_postgresql() {
-    let Some((port, ca)) = real_server() else { return };
+    let Some(RealServers { plain_port, tls_port: port, ca }) = real_servers() else { return };
     let tls_only = settings(port, "fe_tls", "tls-secret", "fe");
 
     let client = connect(&tls_only.clone().with_ssl_mode(SslMode::Require)).await.expect("require");
@@ -376,6 +386,12 @@ async fn sslmodes_against_a_real_postgresql() {
     let scram = settings(port, "fe_scram", "scram-secret", "fe");
     assert!(uses_tls(&connect(&scram).await.unwrap()).await);
     assert!(!uses_tls(&connect(&scram.clone().with_ssl_mode(SslMode::Disable)).await.unwrap()).await);
+    // Against the cluster without TLS, prefer falls back to clear text and
+    // require fails cleanly.
+    let plain = scram.clone().with_port(plain_port);
+    assert!(!uses_tls(&connect(&plain).await.expect("prefer in clear text")).await);
+    let result = connect(&plain.with_ssl_mode(SslMode::Require)).await;
+    assert!(is_tls_error(&result), "{result:?}");
 
     // All of it from a URL.
     let url = format!(
@@ -390,7 +406,7 @@ async fn sslmodes_against_a_real_postgresql() {
 
 #[tokio::test]
 async fn scram_sha_256_plus_against_a_real_postgresql() {
-    let Some((port, ca)) = real_server() else { return };
+    let Some(RealServers { tls_port: port, ca, .. }) = real_servers() else { return };
     let bound = settings(port, "fe_tls", "tls-secret", "fe")
         .with_ssl_mode(SslMode::VerifyFull)
         .with_ssl_root_cert(&ca)
@@ -411,7 +427,7 @@ async fn scram_sha_256_plus_against_a_real_postgresql() {
 
 #[tokio::test]
 async fn protocol_versions_against_a_real_postgresql() {
-    let Some((port, _)) = real_server() else { return };
+    let Some(RealServers { tls_port: port, .. }) = real_servers() else { return };
     let trust = settings(port, "fe_trust", "", "fe");
     let server_version: u32 = {
         let client = connect(&trust).await.expect("3.2 asked, whatever the server speaks");
@@ -431,7 +447,8 @@ async fn protocol_versions_against_a_real_postgresql() {
 
 #[tokio::test]
 async fn unix_socket_to_a_real_postgresql() {
-    let Some((port, _)) = real_server() else { return };
+    // The TLS cluster's socket is in the same directory.
+    let Some(RealServers { tls_port: port, .. }) = real_servers() else { return };
     let dir = std::env::var("POSTWIRE_PG_SOCKET_DIR").expect("POSTWIRE_PG_SOCKET_DIR with POSTWIRE_PG_PORT");
     assert!(Path::new(&dir).is_absolute());
     // sslmode is ignored on Unix sockets, as in libpq.
