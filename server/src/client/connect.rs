@@ -338,3 +338,112 @@ pub(super) async fn send_cancel(config: &ClientConfig, request: &[u8]) -> Result
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use postwire_codec::auth::ScramVerifier;
+    use tokio::net::TcpListener;
+
+    use super::super::ChannelBinding;
+    use super::*;
+    use crate::{ClientInfo, Credentials, PgError, Server, StaticUsers, TlsConfig, TlsMode};
+
+    /// Sessions that answer nothing: these tests only log in.
+    struct Idle;
+    impl crate::Session for Idle {}
+    struct Sessions;
+    impl crate::Service for Sessions {
+        type Session = Idle;
+        async fn open(&self, _client: &ClientInfo) -> Result<Idle, PgError> {
+            Ok(Idle)
+        }
+    }
+
+    fn certificate() -> TlsConfig {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
+        TlsConfig::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap()
+    }
+
+    fn settings(port: u16, ssl_mode: SslMode) -> ClientConfig {
+        ClientConfig::default()
+            .with_hostaddr([127, 0, 0, 1].into())
+            .with_port(port)
+            .with_user("scram")
+            .with_password("pencil")
+            .with_ssl_mode(ssl_mode)
+    }
+
+    #[tokio::test]
+    async fn session_info_records_tls_and_channel_binding() {
+        let verifier = ScramVerifier::derive(b"pencil", b"0123456789abcdef", 4096).unwrap();
+        let users = StaticUsers::new().user("scram", Credentials::Scram(verifier.to_text().to_string()));
+        let server = Server::new(Sessions, users, crate::Config::default());
+        let port = server.listen_tcp("127.0.0.1:0", TlsMode::Optional(certificate())).await.unwrap().port();
+        for (ssl_mode, binding, tls, bound) in [
+            (SslMode::Require, ChannelBinding::Prefer, true, true),
+            (SslMode::Require, ChannelBinding::Disable, true, false),
+            (SslMode::Disable, ChannelBinding::Prefer, false, false),
+        ] {
+            let config = settings(port, ssl_mode).with_channel_binding(binding);
+            let established = Box::pin(establish(&config, Encryption::first(&config), || open_tcp(&config))).await;
+            let info = established.unwrap().info;
+            assert_eq!((info.tls, info.channel_binding), (tls, bound), "{ssl_mode:?} {binding:?}");
+            assert!(info.key.is_some() && info.parameters.contains_key("server_version"));
+        }
+    }
+
+    /// A CancelRequest for process 7, key 1 2 3 4.
+    const CANCEL: [u8; 16] = [0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, 0, 0, 0, 7, 1, 2, 3, 4];
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F];
+
+    /// A server for one connection: it answers an SSLRequest with `answer`
+    /// and returns the CancelRequest it read and whether that came over TLS.
+    async fn cancel_server(answer: Option<u8>) -> (u16, tokio::task::JoinHandle<(Vec<u8>, bool)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tls = certificate();
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut first = [0u8; 8];
+            socket.read_exact(&mut first).await.unwrap();
+            if first != SSL_REQUEST {
+                let mut rest = [0u8; 8];
+                socket.read_exact(&mut rest).await.unwrap();
+                return ([first, rest].concat(), false);
+            }
+            socket.write_all(&[answer.unwrap()]).await.unwrap();
+            let mut request = [0u8; 16];
+            if answer == Some(b'S') {
+                let mut stream = tls.acceptor.accept(socket).await.unwrap();
+                stream.read_exact(&mut request).await.unwrap();
+                return (request.to_vec(), true);
+            }
+            // Nothing, when the client hangs up instead.
+            match socket.read_exact(&mut request).await {
+                Ok(_) => (request.to_vec(), false),
+                Err(_) => (Vec::new(), false),
+            }
+        });
+        (port, task)
+    }
+
+    #[tokio::test]
+    async fn cancel_requests_negotiate_tls_like_the_connection() {
+        for (ssl_mode, answer, tls) in [
+            (SslMode::Require, Some(b'S'), true),
+            (SslMode::Prefer, Some(b'S'), true),
+            (SslMode::Prefer, Some(b'N'), false),
+            (SslMode::Disable, None, false),
+        ] {
+            let (port, server) = cancel_server(answer).await;
+            send_cancel(&settings(port, ssl_mode), &CANCEL).await.unwrap();
+            assert_eq!(server.await.unwrap(), (CANCEL.to_vec(), tls), "{ssl_mode:?}");
+        }
+        // require against a server that refuses TLS sends nothing.
+        let (port, server) = cancel_server(Some(b'N')).await;
+        let result = send_cancel(&settings(port, SslMode::Require), &CANCEL).await;
+        assert!(matches!(result, Err(ClientError::Tls(_))), "{result:?}");
+        assert_eq!(server.await.unwrap(), (Vec::new(), false), "the server saw no CancelRequest");
+    }
+}
