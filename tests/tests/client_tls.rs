@@ -298,7 +298,7 @@ async fn protocol_3_2_falls_back_to_3_0_once() {
     // No retry when 3.2 is the minimum: the server's error comes back.
     versions.lock().unwrap().clear();
     let only_3_2 = base.clone().with_protocol_versions(ProtocolVersion::V3_2, ProtocolVersion::V3_2);
-    let err = connect(&only_3_2).await.err().expect("3.2 is refused");
+    let err = connect(&only_3_2).await.expect_err("3.2 is refused");
     assert_eq!(err.code(), Some("0A000"), "{err}");
     assert_eq!(*versions.lock().unwrap(), [0x3_0002]);
     // Asking for 3.0 right away needs no retry.
@@ -321,7 +321,7 @@ async fn connect_timeout_bounds_a_silent_server() {
     });
     let start = Instant::now();
     let config = settings(port, "anyone", "", "db").with_connect_timeout(Duration::from_millis(300));
-    let err = connect(&config).await.err().expect("a timeout");
+    let err = connect(&config).await.expect_err("a timeout");
     assert!(matches!(&err, ClientError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut), "{err:?}");
     assert!(start.elapsed() < Duration::from_secs(5));
     held.abort();
@@ -377,7 +377,7 @@ async fn sslmodes_against_a_real_postgresql() {
     assert!(is_tls_error(&result), "{result:?}");
 
     // hostssl only: clear text is refused with 28000, and allow retries with TLS.
-    let err = connect(&tls_only.clone().with_ssl_mode(SslMode::Disable)).await.err().expect("hostnossl reject");
+    let err = connect(&tls_only.clone().with_ssl_mode(SslMode::Disable)).await.expect_err("hostnossl reject");
     assert_eq!(err.code(), Some("28000"), "{err}");
     let client = connect(&tls_only.clone().with_ssl_mode(SslMode::Allow)).await.expect("allow upgrades");
     assert!(uses_tls(&client).await);
@@ -414,7 +414,7 @@ async fn scram_sha_256_plus_against_a_real_postgresql() {
     // Logging in under require proves SCRAM-SHA-256-PLUS was used.
     let client = connect(&bound).await.expect("SCRAM-SHA-256-PLUS");
     assert!(uses_tls(&client).await);
-    let err = connect(&bound.clone().with_password("wrong")).await.err().expect("a wrong password");
+    let err = connect(&bound.clone().with_password("wrong")).await.expect_err("a wrong password");
     assert_eq!(err.code(), Some("28P01"), "{err}");
     // Without TLS there is nothing to bind to.
     let scram = settings(port, "fe_scram", "scram-secret", "fe").with_channel_binding(ChannelBinding::Require);
