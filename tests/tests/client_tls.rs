@@ -18,7 +18,7 @@ use postwire_codec::session::SessionError;
 use postwire_server::client::{
     ChannelBinding, Client, ClientConfig, ClientError, ProtocolVersion, SslMode, SslNegotiation, connect,
 };
-use postwire_server::{Config, Credentials, Server, StaticUsers, TlsConfig, TlsMode};
+use postwire_server::{Config, Credentials, Server, StaticUsers, TlsConfig, TlsMode, Value};
 use server_support::Toy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -163,6 +163,15 @@ async fn scram_sha_256_plus_against_postwire() {
     let bound = connect(&base.clone().with_channel_binding(ChannelBinding::Require)).await.expect("SCRAM-PLUS");
     assert_eq!(one(&bound, "SELECT 1").await, "1");
     assert!(server.service().clients.lock().unwrap().last().unwrap().tls);
+    // Traffic both ways through TLS: a 1 MB value, and 500 queries pipelined
+    // (many requests per write, answers in order).
+    assert_eq!(one(&bound, "BIG 1000000").await.len(), 1_000_000);
+    let calls = (0..500).map(|i| {
+        let client = bound.clone();
+        async move { client.query("SELECT $1::int4", &[Value::Int4(i)]).await.unwrap().rows[0].get::<i32>(0).unwrap() }
+    });
+    let answers: Vec<Option<i32>> = futures_util::future::join_all(calls).await;
+    assert_eq!(answers, (0..500).map(Some).collect::<Vec<_>>());
     // A wrong password still fails under channel binding.
     let result = connect(&base.clone().with_channel_binding(ChannelBinding::Require).with_password("nope")).await;
     assert_eq!(result.err().and_then(|e| e.code().map(str::to_owned)).as_deref(), Some("28P01"));

@@ -213,3 +213,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// The connection task writes without flushing and then only reads: TLS
+    /// records a write left buffered must still reach the server.
+    #[tokio::test]
+    async fn buffered_records_go_out_while_reading() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
+        let server_tls = crate::TlsConfig::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+        // A small pipe, so writes stop half way.
+        let (client_io, server_io) = tokio::io::duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut stream = server_tls.acceptor.accept(server_io).await.unwrap();
+            let mut data = vec![0; 1 << 20];
+            stream.read_exact(&mut data).await.unwrap();
+            stream.write_all(b"ok").await.unwrap();
+            stream.flush().await.unwrap();
+            data
+        });
+        let config = ClientConfig::default().with_ssl_mode(SslMode::Require);
+        let handshake = handshake(client_io, &config, false).await.unwrap();
+        assert_eq!(handshake.end_point, tls_server_end_point(cert.der()));
+        let mut stream = MaybeTls::Tls(Box::new(handshake.stream));
+        let payload: Vec<u8> = (0..1u32 << 20).map(|i| i as u8).collect();
+        stream.write_all(&payload).await.unwrap();
+        let mut answer = [0u8; 2];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer)).await;
+        read.expect("the last records were sent").unwrap();
+        assert_eq!(&answer, b"ok");
+        assert!(server.await.unwrap() == payload);
+    }
+}
