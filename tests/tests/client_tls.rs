@@ -244,11 +244,13 @@ fn message(tag: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
+const SSL_REQUEST: u32 = 80877103;
+
 /// A server that speaks only protocol 3.0 and refuses anything newer with
-/// the FATAL error PostgreSQL before 9.3 (and some poolers) send. It
-/// declines TLS, logs everyone in, and records the versions asked for.
-async fn old_server() -> (u16, Arc<Mutex<Vec<u32>>>) {
-    const SSL_REQUEST: u32 = 80877103;
+/// the FATAL error PostgreSQL before 9.3 (and some poolers) send. It logs
+/// everyone in and records the versions asked for (and SSLRequests). It
+/// declines TLS, or with `broken_tls` accepts it and hangs up.
+async fn old_server(broken_tls: bool) -> (u16, Arc<Mutex<Vec<u32>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let versions = Arc::new(Mutex::new(Vec::new()));
@@ -264,6 +266,11 @@ async fn old_server() -> (u16, Arc<Mutex<Vec<u32>>>) {
                     let code = u32::from_be_bytes(body[..4].try_into().unwrap());
                     if code != SSL_REQUEST {
                         break code;
+                    }
+                    if broken_tls {
+                        seen.lock().unwrap().push(code);
+                        let _ = socket.write_all(b"S").await;
+                        return;
                     }
                     socket.write_all(b"N").await.unwrap();
                 };
@@ -299,7 +306,7 @@ async fn old_server() -> (u16, Arc<Mutex<Vec<u32>>>) {
 
 #[tokio::test]
 async fn protocol_3_2_falls_back_to_3_0_once() {
-    let (port, versions) = old_server().await;
+    let (port, versions) = old_server(false).await;
     let base = settings(port, "anyone", "", "db");
     let client = connect(&base).await.expect("3.0 after the refusal");
     assert!(!client.is_closed());
@@ -315,6 +322,18 @@ async fn protocol_3_2_falls_back_to_3_0_once() {
     let url = format!("postgres://anyone@127.0.0.1:{port}/db?max_protocol_version=3.0&sslmode=disable");
     connect(&ClientConfig::from_url(&url).unwrap()).await.unwrap();
     assert_eq!(*versions.lock().unwrap(), [0x3_0000]);
+}
+
+#[tokio::test]
+async fn prefer_falls_back_to_clear_text_after_a_failed_handshake() {
+    let (port, seen) = old_server(true).await;
+    let base = settings(port, "anyone", "", "db").with_protocol_versions(ProtocolVersion::V3_0, ProtocolVersion::V3_0);
+    connect(&base).await.expect("clear text on a new connection");
+    assert_eq!(*seen.lock().unwrap(), [SSL_REQUEST, 0x3_0000]);
+    seen.lock().unwrap().clear();
+    let result = connect(&base.with_ssl_mode(SslMode::Require)).await;
+    assert!(is_tls_error(&result), "{result:?}");
+    assert_eq!(*seen.lock().unwrap(), [SSL_REQUEST], "require never falls back");
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 //! for the connection task.
 //!
 //! Retries, each on a new socket, as libpq does: `sslmode=allow` tries TLS
-//! after a refused clear-text login, and a server that rejects protocol 3.2
-//! at startup (some poolers) gets 3.0.
+//! after a refused clear-text login, `sslmode=prefer` clear text after a
+//! failed TLS handshake, and a server that rejects protocol 3.2 at startup
+//! (some poolers) gets 3.0.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -147,6 +148,9 @@ where
         if version > config.min_protocol_version && refuses_protocol_version(&error) {
             tracing::debug!(%error, "the server refused protocol {version}; trying {}", config.min_protocol_version);
             version = config.min_protocol_version;
+        } else if encryption == (Encryption::SslRequest { required: false }) && matches!(error, ClientError::Tls(_)) {
+            tracing::debug!(%error, "TLS handshake failed; trying clear text (sslmode=prefer)");
+            encryption = Encryption::None;
         } else if config.ssl_mode == SslMode::Allow && encryption == Encryption::None && error.code().is_some() {
             tracing::debug!(%error, "clear-text login refused; trying TLS (sslmode=allow)");
             encryption = Encryption::SslRequest { required: true };
