@@ -247,7 +247,7 @@ fn message(tag: u8, body: &[u8]) -> Vec<u8> {
 const SSL_REQUEST: u32 = 80877103;
 
 /// A server that speaks only protocol 3.0 and refuses anything newer with
-/// the FATAL error PostgreSQL before 9.3 (and some poolers) send. It logs
+/// the FATAL error old servers (and some poolers) send. It logs
 /// everyone in and records the versions asked for (and SSLRequests). It
 /// declines TLS, or with `broken_tls` accepts it and hangs up.
 async fn old_server(broken_tls: bool) -> (u16, Arc<Mutex<Vec<u32>>>) {

@@ -160,9 +160,9 @@ where
     }
 }
 
-/// A startup error from a server that does not speak the requested
-/// protocol version (PostgreSQL before 9.3's NegotiateProtocolVersion, and
-/// poolers): FATAL "unsupported frontend protocol", SQLSTATE 0A000.
+/// A startup error from a server that cannot negotiate the minor protocol
+/// version (servers without NegotiateProtocolVersion, some poolers): FATAL
+/// "unsupported frontend protocol", SQLSTATE 0A000.
 fn refuses_protocol_version(error: &ClientError) -> bool {
     let ClientError::Db(error) = error else { return false };
     error.message.contains("unsupported frontend protocol") || (error.severity == "FATAL" && error.code == "0A000")
