@@ -19,6 +19,7 @@ fn config(port: u16, user: &str, password: &str, database: &str) -> ClientConfig
         password: Some(password.into()),
         database: database.into(),
         application_name: Some("postwire-client-test".into()),
+        ..Default::default()
     }
 }
 

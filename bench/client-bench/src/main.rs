@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{TryStreamExt, future};
 use postwire_server::Value;
-use postwire_server::client::{Client, ClientConfig, connect};
+use postwire_server::client::{Client, ClientConfig, SslMode, connect};
 use sqlx::Connection as _;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
@@ -113,6 +113,8 @@ async fn main() {
         port,
         user: "fe_trust".into(),
         database: "fe".into(),
+        // Like tokio-postgres's NoTls.
+        ssl_mode: SslMode::Disable,
         ..ClientConfig::default()
     };
     let ours = connect(&config).await.expect("postwire client");

@@ -241,6 +241,17 @@ impl Client {
         self.shared.info.parameters.get(name).map(String::as_str)
     }
 
+    /// Whether the connection is encrypted with TLS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.info.tls
+    }
+
+    /// Whether authentication used SCRAM-SHA-256-PLUS, bound to the TLS
+    /// channel.
+    pub fn channel_binding_used(&self) -> bool {
+        self.shared.info.channel_binding
+    }
+
     /// Whether the connection task has ended.
     pub fn is_closed(&self) -> bool {
         self.requests.is_closed()

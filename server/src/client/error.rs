@@ -46,6 +46,9 @@ pub enum ClientError {
     Config(String),
     /// The socket failed.
     Io(std::io::Error),
+    /// TLS could not be set up: the server refused it where `sslmode`
+    /// requires it, the handshake failed, or its certificate is not trusted.
+    Tls(String),
     /// The server broke the protocol, or login could not go on.
     Protocol(SessionError),
     /// The connection is closed (by the server, or after an error).
@@ -72,6 +75,7 @@ impl fmt::Display for ClientError {
             ClientError::Db(e) => write!(f, "{}: {} ({})", e.severity, e.message, e.code),
             ClientError::Config(e) => write!(f, "bad connection settings: {e}"),
             ClientError::Io(e) => write!(f, "connection failed: {e}"),
+            ClientError::Tls(e) => write!(f, "TLS failed: {e}"),
             ClientError::Protocol(e) => write!(f, "protocol error: {e}"),
             ClientError::Closed => f.write_str("connection closed"),
             ClientError::Value(e) => write!(f, "bad value: {e}"),

@@ -23,6 +23,11 @@
 //! [`Client::copy_out`]), LISTEN/NOTIFY ([`Client::notifications`]), notices
 //! ([`Client::on_notice`]), cancel ([`Client::cancel_token`]), batches with
 //! one Sync ([`Client::batch`]) and FunctionCall are all on the handle.
+//!
+//! TLS follows libpq's `sslmode` (default `prefer`), over an SSLRequest or
+//! PostgreSQL 17 direct TLS; SCRAM-SHA-256-PLUS binds to the TLS channel
+//! when the server offers it (`channel_binding`). The client asks for
+//! protocol 3.2 and settles for 3.0.
 
 mod cache;
 mod cancel;
@@ -36,14 +41,16 @@ mod params;
 mod row;
 mod stream;
 mod task;
+mod tls;
 
 pub use cancel::CancelToken;
-pub use config::ClientConfig;
+pub use config::{ChannelBinding, ClientConfig, SslMode, SslNegotiation};
 pub use connect::{connect, connect_with};
 pub use connection::{Batch, Client};
 pub use copy::{CopyInWriter, CopyOutReader};
 pub use error::{ClientError, DbError};
 pub use notify::{Notification, Notifications};
 pub use postwire_codec::backend::TransactionStatus;
+pub use postwire_codec::frontend::ProtocolVersion;
 pub use row::{ColumnInfo, QueryResult, Row};
 pub use stream::RowStream;

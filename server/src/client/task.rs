@@ -41,10 +41,6 @@ pub(super) const OUTPUT: usize = 64 * 1024;
 const QUEUE: usize = 1024;
 /// Bytes asked for per socket read.
 const READ_CHUNK: usize = 64 * 1024;
-/// Notifications buffered for the application.
-const NOTIFICATIONS: usize = 1024;
-/// Prepared statements kept per connection.
-const STATEMENT_CACHE: usize = 256;
 /// The largest CopyData message sent; bigger pieces are split.
 const COPY_PIECE: usize = 32 * 1024;
 /// COPY data pieces buffered from the writer.
@@ -61,7 +57,7 @@ where
         .cancel_request(&mut request)
         .ok()
         .map(|n| CancelToken { config: Arc::new(config.clone()), request: Arc::from(&request[..n]) });
-    let (notify, notifications) = mpsc::channel(NOTIFICATIONS);
+    let (notify, notifications) = mpsc::channel(config.notification_capacity.max(1));
     let shared = Arc::new(Shared {
         info,
         status: AtomicU8::new(b'I'),
@@ -80,10 +76,11 @@ where
         unsent: None,
         batch: None,
         pending: VecDeque::new(),
-        statements: StatementCache::new(STATEMENT_CACHE),
+        statements: StatementCache::new(config.statement_cache_size),
         copy_in: None,
         copy_rest: None,
         gate: false,
+        unflushed: false,
         notify,
         shared: shared.clone(),
     };
@@ -232,6 +229,9 @@ struct Task<S> {
     /// A COPY FROM STDIN is pending: nothing else may be written until it
     /// ends (the server would take it for COPY data).
     gate: bool,
+    /// Bytes were written since the last flush (a TLS or buffered stream
+    /// may hold them).
+    unflushed: bool,
     notify: mpsc::Sender<Notification>,
     shared: Arc<Shared>,
 }
@@ -264,6 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 while !self.frontend.pending_output().is_empty() {
                     poll_fn(|cx| self.poll_write(cx)).await?;
                 }
+                poll_fn(|cx| Pin::new(&mut self.stream).poll_shutdown(cx)).await?;
                 return Ok(());
             }
             match poll_fn(|cx| self.poll_wake(cx)).await? {
@@ -291,6 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             Poll::Ready(Ok(0)) => Poll::Ready(Err(ClientError::Closed)),
             Poll::Ready(Ok(n)) => {
                 self.frontend.consume_output(n);
+                self.unflushed = true;
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
@@ -303,6 +305,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             && let Poll::Ready(result) = self.poll_write(cx)
         {
             return Poll::Ready(result.map(|()| Wake::Wrote));
+        }
+        if self.unflushed && self.frontend.pending_output().is_empty() {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => {}
+            }
         }
         if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
             self.input.reserve(READ_CHUNK);
