@@ -265,3 +265,36 @@ async fn transaction_status_and_connection_loss() {
     assert!(matches!(timeout(LIMIT, client.simple_query("SELECT 1")).await.unwrap(), Err(ClientError::Closed)));
     assert!(client.is_closed());
 }
+
+#[tokio::test]
+async fn streaming_and_copy_over_tls() {
+    let Some(port) = std::env::var("POSTWIRE_PG_TLS_PORT").ok().and_then(|p| p.parse().ok()) else {
+        eprintln!("POSTWIRE_PG_TLS_PORT unset: skipped (.ci/pg-cluster.sh)");
+        return;
+    };
+    let config = ClientConfig {
+        host: "127.0.0.1".into(),
+        port,
+        user: "fe_trust".into(),
+        database: "fe".into(),
+        ssl_mode: postwire_server::client::SslMode::Require,
+        ..ClientConfig::default()
+    };
+    let client = connect(&config).await.unwrap();
+    assert!(client.is_tls());
+    let mut rows = client.query_stream("SELECT generate_series(1, 200000)", &[]).await.unwrap();
+    let mut n = 0;
+    while let Some(row) = timeout(LIMIT, rows.next()).await.unwrap().unwrap() {
+        n += 1;
+        assert_eq!(row.get::<i32>(0).unwrap(), Some(n));
+    }
+    assert_eq!(n, 200_000);
+    client.simple_query("CREATE TEMP TABLE blobs (b text)").await.unwrap();
+    let mut copy = client.copy_in("COPY blobs FROM STDIN").await.unwrap();
+    for _ in 0..20 {
+        copy.send(format!("{}\n", "q".repeat(100_000))).await.unwrap();
+    }
+    assert_eq!(timeout(LIMIT, copy.finish()).await.unwrap().unwrap(), 20);
+    let total = client.query("SELECT sum(length(b))::int8 FROM blobs", &[]).await.unwrap();
+    assert_eq!(total.rows[0].get::<i64>(0).unwrap(), Some(2_000_000));
+}

@@ -35,7 +35,8 @@ pub(super) struct SessionInfo {
 /// A logged-in session, ready for the connection task.
 pub(super) struct Established<S> {
     pub stream: S,
-    pub frontend: Frontend<Vec<u8>, IN_FLIGHT>,
+    /// Boxed: its request queue is large, and futures move it around.
+    pub frontend: Box<Frontend<Vec<u8>, IN_FLIGHT>>,
     /// Bytes read past the login's ReadyForQuery.
     pub input: BytesMut,
     pub info: SessionInfo,
@@ -182,7 +183,7 @@ where
         .with_protocol_version(version)
         .with_channel_binding(config.channel_binding)
         .with_max_scram_iterations(config.max_scram_iterations);
-    let mut frontend = Frontend::new(vec![0; OUTPUT], machine);
+    let mut frontend = Box::new(Frontend::new(vec![0; OUTPUT], machine));
     let stream = negotiate_encryption(stream, &mut frontend, config, encryption).await?;
     let tls = matches!(stream, MaybeTls::Tls(_));
     let mut established = login(stream, frontend, config).await?;
@@ -254,7 +255,7 @@ async fn write_pending<S: AsyncWrite + Unpin, const Q: usize>(
 /// Sends the StartupMessage and answers the server until ReadyForQuery.
 async fn login<S>(
     mut stream: S,
-    mut frontend: Frontend<Vec<u8>, IN_FLIGHT>,
+    mut frontend: Box<Frontend<Vec<u8>, IN_FLIGHT>>,
     config: &ClientConfig,
 ) -> Result<Established<S>, ClientError>
 where

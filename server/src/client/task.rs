@@ -213,7 +213,7 @@ enum Wake {
 
 struct Task<S> {
     stream: S,
-    frontend: Frontend<Vec<u8>, IN_FLIGHT>,
+    frontend: Box<Frontend<Vec<u8>, IN_FLIGHT>>,
     input: BytesMut,
     inbox: mpsc::Receiver<Request>,
     inbox_open: bool,
