@@ -298,3 +298,30 @@ async fn streaming_and_copy_over_tls() {
     let total = client.query("SELECT sum(length(b))::int8 FROM blobs", &[]).await.unwrap();
     assert_eq!(total.rows[0].get::<i64>(0).unwrap(), Some(2_000_000));
 }
+
+#[tokio::test]
+async fn postgres_types_parameters_and_cells() {
+    use postgres_types::Type;
+    let Some(client) = client().await else { return };
+    let missing: Option<i32> = None;
+    let result = client
+        .query_typed(
+            "SELECT $1 || '!', $2 + 1, $3, ARRAY[$2, $2]",
+            &[(&"hi", Type::TEXT), (&41i64, Type::INT8), (&missing, Type::INT4)],
+        )
+        .await
+        .unwrap();
+    let row = &result.rows[0];
+    assert_eq!(row.get_sql::<String>(0).unwrap(), "hi!");
+    assert_eq!(row.get_sql::<i64>(1).unwrap(), 42);
+    assert_eq!(row.get_sql::<Option<i32>>(2).unwrap(), None);
+    assert_eq!(row.get_sql::<Vec<i64>>(3).unwrap(), [41, 41]);
+    // A type that does not fit the column is an error, not a panic.
+    assert!(row.get_sql::<bool>(0).is_err());
+    // Simple-query rows are text: FromSql does not apply.
+    let text = client.simple_query("SELECT 1").await.unwrap();
+    assert!(text.rows[0].get_sql::<i32>(0).is_err());
+    // A NUL cannot be sent in SQL text; the connection is unharmed.
+    assert!(matches!(client.simple_query("SELECT 1\0").await, Err(ClientError::Value(_))));
+    assert_eq!(client.query("SELECT 1::int4", &[]).await.unwrap().rows[0].get::<i32>(0).unwrap(), Some(1));
+}

@@ -101,7 +101,7 @@ impl Client {
     /// protocol; rows come in the text format.
     pub async fn simple_query(&self, sql: &str) -> Result<QueryResult, ClientError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Query { sql: sql.into(), params: None, sink: Sink::Collect(reply) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, params: None, sink: Sink::Collect(reply) }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
@@ -114,7 +114,7 @@ impl Client {
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult, ClientError> {
         let params = EncodedParams::encode(params)?;
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Query { sql: sql.into(), params: Some(params), sink: Sink::Collect(reply) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, params: Some(params), sink: Sink::Collect(reply) }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
@@ -140,14 +140,14 @@ impl Client {
     pub async fn query_stream(&self, sql: &str, params: &[Value]) -> Result<RowStream, ClientError> {
         let params = EncodedParams::encode(params)?;
         let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
-        self.send(Request::Query { sql: sql.into(), params: Some(params), sink: Sink::Stream(tx) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, params: Some(params), sink: Sink::Stream(tx) }).await?;
         Ok(RowStream::new(rx))
     }
 
     /// Like [`Client::query_stream`] with the simple protocol (text rows).
     pub async fn simple_query_stream(&self, sql: &str) -> Result<RowStream, ClientError> {
         let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
-        self.send(Request::Query { sql: sql.into(), params: None, sink: Sink::Stream(tx) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, params: None, sink: Sink::Stream(tx) }).await?;
         Ok(RowStream::new(rx))
     }
 
@@ -175,14 +175,14 @@ impl Client {
     /// data (text, CSV or binary, as the statement says).
     pub async fn copy_in(&self, sql: &str) -> Result<CopyInWriter, ClientError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::CopyIn { sql: sql.into(), reply }).await?;
+        self.send(Request::CopyIn { sql: sql_text(sql)?, reply }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
     /// Starts `COPY … TO STDOUT`: a reader of the data as the server sends it.
     pub async fn copy_out(&self, sql: &str) -> Result<CopyOutReader, ClientError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::CopyOut { sql: sql.into(), reply }).await?;
+        self.send(Request::CopyOut { sql: sql_text(sql)?, reply }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
@@ -272,7 +272,7 @@ pub struct Batch<'c> {
 impl Batch<'_> {
     /// Adds a query.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, ClientError> {
-        self.items.push((sql.into(), EncodedParams::encode(params)?));
+        self.items.push((sql_text(sql)?, EncodedParams::encode(params)?));
         Ok(self)
     }
 
@@ -295,6 +295,14 @@ impl Batch<'_> {
         self.client.send(Request::Batch { items: self.items, reply }).await?;
         answer.await.map_err(|_| ClientError::Closed)
     }
+}
+
+/// The SQL to send; a NUL cannot travel in the protocol's strings.
+pub(super) fn sql_text(sql: &str) -> Result<Box<str>, ClientError> {
+    if sql.contains('\0') {
+        return Err(ClientError::Value("the SQL text contains a NUL character".into()));
+    }
+    Ok(sql.into())
 }
 
 /// A COPY data chunk or the end of the data, from the writer to the task.

@@ -38,6 +38,8 @@ mod copy;
 mod error;
 mod notify;
 mod params;
+#[cfg(feature = "postgres-types")]
+mod pg_types;
 mod row;
 mod stream;
 mod task;

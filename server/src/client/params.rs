@@ -12,6 +12,8 @@ pub(crate) const INLINE_PARAMS: usize = 16;
 
 /// Bytes before each value: OID, format, length.
 const HEADER: usize = 9;
+/// A Bind carries at most this many values (an Int16 count).
+const MAX_PARAMS: usize = i16::MAX as usize;
 
 /// Encoded parameters: per value its type OID (4 bytes), format (1 byte),
 /// length (4 bytes, -1 for NULL) and bytes.
@@ -26,6 +28,9 @@ impl EncodedParams {
     /// infers the type as it does for a literal), numeric and json (text with
     /// their types). NULL gets an unspecified type.
     pub(crate) fn encode(params: &[Value]) -> Result<Self, ClientError> {
+        if params.len() > MAX_PARAMS {
+            return Err(ClientError::Value(format!("{} parameters: at most {MAX_PARAMS}", params.len())));
+        }
         let size: usize = params.iter().map(|p| HEADER + p.text_len_hint()).sum();
         let mut bytes = Vec::with_capacity(size);
         for param in params {
@@ -47,6 +52,32 @@ impl EncodedParams {
             bytes[at..at + 4].copy_from_slice(&len.to_be_bytes());
         }
         Ok(EncodedParams { bytes, count: params.len() })
+    }
+
+    /// An empty list with room for `n` values' headers.
+    #[cfg(feature = "postgres-types")]
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        EncodedParams { bytes: Vec::with_capacity(n * (HEADER + 8)), count: 0 }
+    }
+
+    /// Appends one value.
+    #[cfg(feature = "postgres-types")]
+    pub(crate) fn push(&mut self, oid: Oid, format: Format, value: Option<&[u8]>) -> Result<(), ClientError> {
+        if self.count == MAX_PARAMS {
+            return Err(ClientError::Value(format!("more than {MAX_PARAMS} parameters")));
+        }
+        self.bytes.extend_from_slice(&oid.to_be_bytes());
+        self.bytes.push(format as u8);
+        match value {
+            None => self.bytes.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(value) => {
+                let len = i32::try_from(value.len()).map_err(|_| ClientError::Value("value over 2 GiB".into()))?;
+                self.bytes.extend_from_slice(&len.to_be_bytes());
+                self.bytes.extend_from_slice(value);
+            }
+        }
+        self.count += 1;
+        Ok(())
     }
 
     /// The number of parameters.
