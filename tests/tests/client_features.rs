@@ -30,8 +30,8 @@ async fn client() -> Option<Client> {
     Some(connect(&config).await.expect("connect to the test cluster"))
 }
 
-fn pid_of(client: &Client) -> impl std::future::Future<Output = i32> + '_ {
-    async move { client.query("SELECT pg_backend_pid()", &[]).await.unwrap().rows[0].get::<i32>(0).unwrap().unwrap() }
+async fn pid_of(client: &Client) -> i32 {
+    client.query("SELECT pg_backend_pid()", &[]).await.unwrap().rows[0].get::<i32>(0).unwrap().unwrap()
 }
 
 #[tokio::test]
