@@ -761,7 +761,7 @@ impl SqliteSession {
                 }
                 tag("NOTIFY")
             }
-            Command::Copy(copy) => Ok((self.copy(ctx, copy).await?, None)),
+            Command::Copy(copy) => Ok((self.copy(copy).await?, None)),
         }
     }
 
@@ -816,7 +816,7 @@ impl SqliteSession {
     }
 
     /// COPY FROM STDIN into a table, or TO STDOUT from a table or query.
-    async fn copy(&mut self, ctx: &mut Context, copy: &CopyStatement) -> Result<Response, PgError> {
+    async fn copy(&mut self, copy: &CopyStatement) -> Result<Response, PgError> {
         let translated = match &copy.source {
             CopySource::Table { name, columns } => {
                 let lookup = name.clone();
@@ -839,7 +839,7 @@ impl SqliteSession {
                         .collect::<Result<_, _>>()?,
                 };
                 if copy.from_client {
-                    return self.copy_in(ctx, name, chosen, copy).await;
+                    return self.copy_in(name, chosen, copy).await;
                 }
                 let list: Vec<String> = chosen.iter().map(|(n, _)| quote_name(n)).collect();
                 let sql = format!("SELECT {} FROM {}", list.join(", "), quote_name(name));
@@ -874,12 +874,14 @@ impl SqliteSession {
 
     async fn copy_in(
         &mut self,
-        ctx: &mut Context,
         table: &str,
         columns: Vec<(String, String)>,
         copy: &CopyStatement,
     ) -> Result<Response, PgError> {
-        self.exec(ctx, "SAVEPOINT postwire_copy").await?;
+        // Not `exec`: outside a transaction the savepoint opens one that
+        // ends with the COPY, so the session's status must not change.
+        let savepoint = "SAVEPOINT postwire_copy";
+        run(&self.shared, move |conn| conn.execute_batch(savepoint).map_err(|e| pg_error(&e, savepoint))).await?;
         let names: Vec<String> = columns.iter().map(|(n, _)| quote_name(n)).collect();
         let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         let sink = CopySink {

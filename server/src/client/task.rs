@@ -256,6 +256,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     }
 
     async fn serve(&mut self) -> Result<(), ClientError> {
+        // What arrived with the login's ReadyForQuery (a notice, say).
+        if !self.input.is_empty() {
+            self.handle_input().await?;
+        }
         loop {
             self.fill()?;
             if !self.inbox_open && self.unsent.is_none() && self.batch.is_none() && self.pending.is_empty() {
