@@ -17,17 +17,24 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not yet: TLS, COPY, notifications, cancel, the statement cache and pool.
+//! [`Client::transaction`] opens a transaction block (with savepoints), and
+//! [`Pool`] keeps a few connections for reuse.
+//!
+//! Not yet: TLS, COPY, notifications, cancel.
 
 mod config;
 mod connect;
 mod connection;
 mod error;
+mod pool;
 mod row;
+mod transaction;
 
 pub use config::ClientConfig;
 pub use connect::{connect, connect_with};
 pub use connection::Client;
 pub use error::{ClientError, DbError};
+pub use pool::{Pool, PoolConfig, PoolError, PoolStatus, PooledClient};
 pub use postwire_codec::backend::TransactionStatus;
 pub use row::{ColumnInfo, QueryResult, Row};
+pub use transaction::{IsolationLevel, Transaction, TransactionBuilder};
