@@ -1,32 +1,85 @@
 //! `float4`, `float8`: shortest round-trip text (PostgreSQL 12+ default,
 //! `extra_float_digits` ≥ 1), IEEE 754 big-endian binary.
 
-use core::fmt::Write;
-
-use super::{FromValue, StackBuf, ToValue, fixed, trimmed};
+use super::{FromValue, ToValue, fixed, trimmed};
 use crate::error::{DecodeError, EncodeError};
 use crate::format::Oid;
 use crate::oid;
 use crate::write::Sink;
 
-/// Writes PostgreSQL's output for a finite or special float, given Rust's
-/// shortest `{:e}` form of its magnitude and the type's exponent switch point
-/// (`FLT_DIG` = 6, `DBL_DIG` = 15).
-fn put_float<S: Sink>(out: &mut S, negative: bool, sci: &[u8], digits_limit: i32) -> Result<(), EncodeError> {
-    // `sci` looks like "1.2345e-7" or "5e3".
-    let e_pos = sci.iter().position(|&b| b == b'e').ok_or(EncodeError::InvalidValue)?;
-    let (mantissa, exp) = sci.split_at(e_pos);
-    let exp: i32 = core::str::from_utf8(exp.get(1..).unwrap_or(&[]))
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(EncodeError::InvalidValue)?;
-    let mut digits = [0u8; 24];
-    let mut n = 0;
-    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
-        *digits.get_mut(n).ok_or(EncodeError::InvalidValue)? = b;
-        n += 1;
+/// The shortest round-trip digits of a finite float's magnitude, without
+/// leading or trailing zeros, and the decimal exponent of the first one:
+/// 1.5e-7 is `15` and -7; zero is `0` and 0.
+struct Digits {
+    buf: [u8; 24],
+    len: usize,
+    exponent: i32,
+}
+
+impl Digits {
+    /// Reads a float printer's output: `123.0`, `0.00123`, `1e30`,
+    /// `1.5e-7`, `5e+3` (decimal or exponential, no sign).
+    fn parse(text: &[u8]) -> Result<Self, EncodeError> {
+        let (mantissa, scale) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+            Some(at) => {
+                let exponent = text.get(at + 1..).unwrap_or_default();
+                let exponent = exponent.strip_prefix(b"+").unwrap_or(exponent);
+                let scale: i32 = core::str::from_utf8(exponent)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or(EncodeError::InvalidValue)?;
+                (text.get(..at).unwrap_or_default(), scale)
+            }
+            None => (text, 0),
+        };
+        let point = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len());
+        let mut digits = Digits { buf: [0; 24], len: 0, exponent: 0 };
+        let mut first = None;
+        for (i, &b) in mantissa.iter().enumerate() {
+            if i == point {
+                continue;
+            }
+            if !b.is_ascii_digit() {
+                return Err(EncodeError::InvalidValue);
+            }
+            if first.is_none() {
+                if b == b'0' {
+                    continue;
+                }
+                // The power of ten of this digit's place.
+                let (i, point) = (i as isize, point as isize);
+                first = Some(if i < point { point - 1 - i } else { point - i });
+            }
+            *digits.buf.get_mut(digits.len).ok_or(EncodeError::InvalidValue)? = b;
+            digits.len += 1;
+        }
+        while digits.len > 1 && digits.buf[digits.len - 1] == b'0' {
+            digits.len -= 1;
+        }
+        match first {
+            Some(place) => {
+                let place = i32::try_from(place).map_err(|_| EncodeError::InvalidValue)?;
+                digits.exponent = place.checked_add(scale).ok_or(EncodeError::InvalidValue)?;
+            }
+            None if mantissa.iter().any(u8::is_ascii_digit) => {
+                digits.buf[0] = b'0';
+                digits.len = 1;
+            }
+            None => return Err(EncodeError::InvalidValue),
+        }
+        Ok(digits)
     }
-    let digits = digits.get(..n).unwrap_or(&[]);
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Writes PostgreSQL's output for a finite float from its digits, given the
+/// type's exponent switch point (`FLT_DIG` = 6, `DBL_DIG` = 15).
+fn put_float<S: Sink>(out: &mut S, negative: bool, digits: &Digits, digits_limit: i32) -> Result<(), EncodeError> {
+    let exp = digits.exponent;
+    let digits = digits.as_bytes();
     if negative {
         out.put_u8(b'-');
     }
@@ -43,7 +96,7 @@ fn put_float<S: Sink>(out: &mut S, negative: bool, sci: &[u8], digits_limit: i32
         if e < 10 {
             out.put_u8(b'0');
         }
-        super::put_display(out, &e)?;
+        out.put_slice(itoa::Buffer::new().format(e).as_bytes());
     } else if exp < 0 {
         out.put_slice(b"0.");
         for _ in 0..(-exp - 1) {
@@ -95,7 +148,12 @@ pub fn float_text_from_exponential<S: Sink>(
     exponential: &str,
     float4: bool,
 ) -> Result<(), EncodeError> {
-    put_float(out, negative, exponential.as_bytes(), if float4 { 6 } else { 15 })
+    // Exponential notation only: a bare "12" is refused.
+    if !exponential.bytes().any(|b| b == b'e' || b == b'E') {
+        return Err(EncodeError::InvalidValue);
+    }
+    let digits = Digits::parse(exponential.as_bytes())?;
+    put_float(out, negative, &digits, if float4 { 6 } else { 15 })
 }
 
 macro_rules! float_value {
@@ -110,9 +168,10 @@ macro_rules! float_value {
                 } else if v.is_infinite() {
                     out.put_slice(if v < 0.0 { b"-Infinity" } else { b"Infinity" });
                 } else {
-                    let mut sci = StackBuf::<40>::new();
-                    write!(sci, "{:e}", v.abs()).map_err(|_| EncodeError::InvalidValue)?;
-                    put_float(out, v.is_sign_negative(), sci.as_bytes(), $dig)?;
+                    // ryu's shortest digits (`123.0`, `1e-7`), laid out as PostgreSQL does.
+                    let mut printer = ryu::Buffer::new();
+                    let digits = Digits::parse(printer.format_finite(v.abs()).as_bytes())?;
+                    put_float(out, v.is_sign_negative(), &digits, $dig)?;
                 }
                 Ok(())
             }
@@ -190,6 +249,9 @@ mod tests {
         assert_text!(f32::INFINITY, "Infinity");
         assert_text!(12345678.9f64, "12345678.9");
         assert_text!(100f32, "100");
+        // A tie between two shortest forms (the value is -1368175.25):
+        // PostgreSQL 15 prints the even one; Rust's `{:e}` gives ...53.
+        assert_text!(f32::from_bits(0xc9a7_037a), "-1.3681752e+06");
     }
 
     #[test]
@@ -217,6 +279,64 @@ mod tests {
         }
         let mut buf = [0u8; 8];
         assert!(float_text_from_exponential(&mut crate::write::SliceSink::new(&mut buf), false, "12", false).is_err());
+    }
+
+    #[test]
+    fn digits_from_every_form_a_printer_writes() {
+        fn parsed(text: &str) -> (std::string::String, i32) {
+            let d = Digits::parse(text.as_bytes()).unwrap();
+            (std::string::String::from_utf8(d.as_bytes().to_vec()).unwrap(), d.exponent)
+        }
+        // ryu's forms, then Rust's `{:e}` and JavaScript's.
+        assert_eq!(parsed("123456.0"), ("123456".into(), 5));
+        assert_eq!(parsed("12.34"), ("1234".into(), 1));
+        assert_eq!(parsed("0.00123"), ("123".into(), -3));
+        assert_eq!(parsed("1e30"), ("1".into(), 30));
+        assert_eq!(parsed("1.5e-7"), ("15".into(), -7));
+        assert_eq!(parsed("0.0"), ("0".into(), 0));
+        assert_eq!(parsed("0e0"), ("0".into(), 0));
+        assert_eq!(parsed("5e+3"), ("5".into(), 3));
+        assert_eq!(parsed("100.0"), ("1".into(), 2));
+        for bad in ["", ".", "e5", "1.2.3", "1e", "1ex", "-1.0", "1e99999999999"] {
+            assert!(Digits::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    /// The text before ryu: Rust's shortest `{:e}`, laid out the same way.
+    fn via_rust_exponential(v: f64, float4: bool) -> std::string::String {
+        if v.is_nan() || v.is_infinite() {
+            let (b, n) = if float4 { text(v as f32) } else { text(v) };
+            return std::string::String::from_utf8(b[..n].to_vec()).unwrap();
+        }
+        let mut buf = [0u8; 64];
+        let mut sink = crate::write::SliceSink::new(&mut buf);
+        let e = if float4 { std::format!("{:e}", (v as f32).abs()) } else { std::format!("{:e}", v.abs()) };
+        float_text_from_exponential(&mut sink, v.is_sign_negative(), &e, float4).unwrap();
+        let n = sink.position();
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// Ours reads back as the same float and is no longer than Rust's
+        /// shortest `{:e}` laid out the same way. The digits may differ on
+        /// a tie: ryu, like PostgreSQL (whose float output is ryu), rounds
+        /// half to even there.
+        #[test]
+        fn text_is_shortest_and_round_trips(bits: u64, bits4: u32) {
+            let v = f64::from_bits(bits);
+            let (b, n) = text(v);
+            let ours = core::str::from_utf8(&b[..n]).unwrap();
+            let back: f64 = ours.parse().unwrap();
+            proptest::prop_assert!(back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()), "{ours}");
+            proptest::prop_assert!(ours.len() <= via_rust_exponential(v, false).len(), "{ours}");
+            let v4 = f32::from_bits(bits4);
+            let (b, n) = text(v4);
+            let ours = core::str::from_utf8(&b[..n]).unwrap();
+            let back: f32 = ours.parse().unwrap();
+            proptest::prop_assert!(back.to_bits() == v4.to_bits() || (v4.is_nan() && back.is_nan()), "{ours}");
+            proptest::prop_assert!(ours.len() <= via_rust_exponential(v4 as f64, true).len(), "{ours}");
+        }
     }
 
     #[test]

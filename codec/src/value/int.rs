@@ -1,6 +1,6 @@
 //! `int2`, `int4`, `int8` and `oid`: decimal text, big-endian binary.
 
-use super::{FromValue, ToValue, fixed, put_display, trimmed};
+use super::{FromValue, ToValue, fixed, trimmed};
 use crate::error::{DecodeError, EncodeError};
 use crate::format::Oid;
 use crate::oid;
@@ -12,7 +12,8 @@ macro_rules! int_value {
             const TYPE_OID: Oid = $oid;
             const ARRAY_OID: Oid = $array;
             fn encode_text<S: Sink>(&self, out: &mut S) -> Result<(), EncodeError> {
-                put_display(out, self)
+                out.put_slice(itoa::Buffer::new().format(*self).as_bytes());
+                Ok(())
             }
             fn encode_binary<S: Sink>(&self, out: &mut S) -> Result<(), EncodeError> {
                 out.put_slice(&self.to_be_bytes());
@@ -40,7 +41,8 @@ impl ToValue for u32 {
     const TYPE_OID: Oid = oid::OID;
     const ARRAY_OID: Oid = oid::OID_ARRAY;
     fn encode_text<S: Sink>(&self, out: &mut S) -> Result<(), EncodeError> {
-        put_display(out, self)
+        out.put_slice(itoa::Buffer::new().format(*self).as_bytes());
+        Ok(())
     }
     fn encode_binary<S: Sink>(&self, out: &mut S) -> Result<(), EncodeError> {
         out.put_u32(*self);
@@ -71,6 +73,21 @@ mod tests {
         golden(5i32, b"5", b"\x00\x00\x00\x05");
         golden(i64::MIN, b"-9223372036854775808", b"\x80\x00\x00\x00\x00\x00\x00\x00");
         golden(u32::MAX, b"4294967295", b"\xff\xff\xff\xff");
+    }
+
+    fn text<T: ToValue>(v: T) -> std::string::String {
+        let (b, n) = super::super::test_util::enc(&v, crate::format::Format::Text);
+        std::string::String::from_utf8(b[..n].to_vec()).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_is_the_decimal_form(a: i16, b: i32, c: i64, d: u32) {
+            proptest::prop_assert_eq!(text(a), std::format!("{a}"));
+            proptest::prop_assert_eq!(text(b), std::format!("{b}"));
+            proptest::prop_assert_eq!(text(c), std::format!("{c}"));
+            proptest::prop_assert_eq!(text(d), std::format!("{d}"));
+        }
     }
 
     #[test]

@@ -154,12 +154,14 @@ pub(crate) fn trimmed(bytes: &[u8]) -> Result<&str, DecodeError> {
     Ok(crate::read::utf8(bytes)?.trim_matches(|c: char| c.is_ascii_whitespace()))
 }
 
-/// A small stack buffer implementing `fmt::Write` (for number formatting).
+/// A small stack buffer implementing `fmt::Write` (tests format into it).
+#[cfg(test)]
 pub(crate) struct StackBuf<const N: usize> {
     buf: [u8; N],
     len: usize,
 }
 
+#[cfg(test)]
 impl<const N: usize> StackBuf<N> {
     pub(crate) const fn new() -> Self {
         StackBuf { buf: [0; N], len: 0 }
@@ -169,6 +171,7 @@ impl<const N: usize> StackBuf<N> {
     }
 }
 
+#[cfg(test)]
 impl<const N: usize> fmt::Write for StackBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;

@@ -28,6 +28,9 @@
 //! PostgreSQL 17 direct TLS; SCRAM-SHA-256-PLUS binds to the TLS channel
 //! when the server offers it (`channel_binding`). The client asks for
 //! protocol 3.2 and settles for 3.0.
+//!
+//! [`Client::transaction`] opens a transaction block (with savepoints), and
+//! [`Pool`] keeps a few connections for reuse.
 
 mod cache;
 mod cancel;
@@ -40,10 +43,12 @@ mod notify;
 mod params;
 #[cfg(feature = "postgres-types")]
 mod pg_types;
+mod pool;
 mod row;
 mod stream;
 mod task;
 mod tls;
+mod transaction;
 
 pub use cancel::CancelToken;
 pub use config::{ChannelBinding, ClientConfig, SslMode, SslNegotiation};
@@ -52,7 +57,9 @@ pub use connection::{Batch, Client};
 pub use copy::{CopyInWriter, CopyOutReader};
 pub use error::{ClientError, DbError};
 pub use notify::{Notification, Notifications};
+pub use pool::{Pool, PoolConfig, PoolError, PoolStatus, PooledClient};
 pub use postwire_codec::backend::TransactionStatus;
 pub use postwire_codec::frontend::ProtocolVersion;
 pub use row::{ColumnInfo, QueryResult, Row};
 pub use stream::RowStream;
+pub use transaction::{IsolationLevel, Transaction, TransactionBuilder};
