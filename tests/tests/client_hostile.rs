@@ -142,6 +142,8 @@ where
         port,
         user: "mallory".into(),
         database: "db".into(),
+        // The script answers a StartupMessage, not an SSLRequest.
+        ssl_mode: postwire_server::client::SslMode::Disable,
         ..ClientConfig::default()
     };
     tokio::time::timeout(LIMIT, connect(&config)).await.expect("no hang").expect("a trust login")
@@ -294,7 +296,7 @@ async fn a_ready_for_query_with_nothing_pending_closes_the_connection() {
     })
     .await;
     let answered = call(&client).await.unwrap();
-    assert_eq!(answered.tag, "SELECT 0");
+    assert_eq!(answered.tag(), "SELECT 0");
     // The stray ReadyForQuery came in the same read as the answer.
     assert_closed_afterwards(&client).await;
 }
