@@ -139,6 +139,12 @@ async fn copy_in_and_out_text_csv_binary() {
     let mut copy = client.copy_in("COPY items FROM STDIN (FORMAT binary)").await.unwrap();
     copy.send(binary).await.unwrap();
     assert_eq!(copy.finish().await.unwrap(), 3);
+    // As a futures Sink: a stream of pieces forwarded, closing finishes.
+    let mut copy = client.copy_in("COPY items FROM STDIN").await.unwrap();
+    let pieces = futures_util::stream::iter((20_001..=20_100).map(|i| Ok(bytes::Bytes::from(format!("{i}\tsunk\n")))));
+    futures_util::SinkExt::send_all(&mut copy, &mut Box::pin(pieces)).await.unwrap();
+    futures_util::SinkExt::close(&mut copy).await.unwrap();
+    assert_eq!(copy.finish().await.unwrap(), 100);
     // Bad data: the server's error, and the session goes on.
     let mut copy = client.copy_in("COPY items FROM STDIN").await.unwrap();
     copy.send("1\tfine\nnot a number\tbad\n").await.unwrap();

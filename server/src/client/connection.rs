@@ -306,6 +306,7 @@ pub(super) fn sql_text(sql: &str) -> Result<Box<str>, ClientError> {
 }
 
 /// A COPY data chunk or the end of the data, from the writer to the task.
+#[derive(Debug)]
 pub(crate) enum CopyChunk {
     Data(Bytes),
     Done,

@@ -1,13 +1,15 @@
 //! COPY FROM STDIN and COPY TO STDOUT: data passes through as bytes in the
 //! format the statement chose (text, CSV or binary).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Sink, Stream};
 use postwire_codec::Format;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
+use tokio_util::sync::PollSender;
 
 use super::ClientError;
 use super::connection::CopyChunk;
@@ -15,6 +17,7 @@ use super::stream::MessageBodies;
 
 /// Sends the data of a `COPY … FROM STDIN` ([`Client::copy_in`](super::Client::copy_in)).
 /// Dropping it without [`finish`](CopyInWriter::finish) aborts the COPY.
+/// Also a [`Sink`] of `Bytes`; closing the sink finishes the COPY.
 ///
 /// ```no_run
 /// # async fn demo(client: postwire_server::client::Client) -> Result<(), postwire_server::client::ClientError> {
@@ -25,9 +28,14 @@ use super::stream::MessageBodies;
 /// ```
 #[derive(Debug)]
 pub struct CopyInWriter {
-    pub(crate) data: mpsc::Sender<CopyChunk>,
+    pub(crate) data: PollSender<CopyChunk>,
     pub(crate) done: oneshot::Receiver<Result<u64, ClientError>>,
     pub(crate) format: Format,
+    /// CopyDone was handed to the connection (by the sink's close).
+    pub(crate) ended: bool,
+    /// What the sink's close learned: the row count, or that the error was
+    /// already returned.
+    pub(crate) closed: Option<Result<u64, ()>>,
 }
 
 impl CopyInWriter {
@@ -44,24 +52,71 @@ impl CopyInWriter {
         if data.is_empty() {
             return Ok(());
         }
-        self.data.send(CopyChunk::Data(data)).await.map_err(|_| ClientError::Closed)
+        self.push(CopyChunk::Data(data)).await
+    }
+
+    async fn push(&mut self, chunk: CopyChunk) -> Result<(), ClientError> {
+        std::future::poll_fn(|cx| self.data.poll_reserve(cx)).await.map_err(|_| ClientError::Closed)?;
+        self.data.send_item(chunk).map_err(|_| ClientError::Closed)
     }
 
     /// Ends the data; the number of rows copied.
-    pub async fn finish(self) -> Result<u64, ClientError> {
+    pub async fn finish(mut self) -> Result<u64, ClientError> {
+        if let Some(closed) = self.closed {
+            return closed.map_err(|()| ClientError::Closed);
+        }
         // If the task has gone, `done` says why.
-        let _ = self.data.send(CopyChunk::Done).await;
-        self.done.await.map_err(|_| ClientError::Closed)?
+        if !self.ended {
+            let _ = self.push(CopyChunk::Done).await;
+        }
+        (&mut self.done).await.map_err(|_| ClientError::Closed)?
     }
 
     /// Aborts the COPY with `reason` (the server rolls it back).
-    pub async fn abort(self, reason: &str) -> Result<(), ClientError> {
-        let _ = self.data.send(CopyChunk::Fail(reason.to_owned())).await;
-        match self.done.await.map_err(|_| ClientError::Closed)? {
+    pub async fn abort(mut self, reason: &str) -> Result<(), ClientError> {
+        let _ = self.push(CopyChunk::Fail(reason.to_owned())).await;
+        match (&mut self.done).await.map_err(|_| ClientError::Closed)? {
             Err(ClientError::Db(e)) if e.code == "57014" => Ok(()),
             Err(e) => Err(e),
             Ok(_) => Err(ClientError::Value("the server completed an aborted COPY".into())),
         }
+    }
+}
+
+impl Sink<Bytes> for CopyInWriter {
+    type Error = ClientError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ClientError>> {
+        self.get_mut().data.poll_reserve(cx).map_err(|_| ClientError::Closed)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), ClientError> {
+        if item.is_empty() {
+            // Reserved room stays for the next item.
+            return Ok(());
+        }
+        self.get_mut().data.send_item(CopyChunk::Data(item)).map_err(|_| ClientError::Closed)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), ClientError>> {
+        // Items go straight to the connection task.
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends the data and waits for the server's verdict.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ClientError>> {
+        let this = self.get_mut();
+        if !this.ended {
+            ready!(this.data.poll_reserve(cx)).map_err(|_| ClientError::Closed)?;
+            this.data.send_item(CopyChunk::Done).map_err(|_| ClientError::Closed)?;
+            this.ended = true;
+        }
+        if this.closed.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        let done = ready!(Pin::new(&mut this.done).poll(cx)).map_err(|_| ClientError::Closed)?;
+        this.closed = Some(done.as_ref().map(|rows| *rows).map_err(|_| ()));
+        Poll::Ready(done.map(|_| ()))
     }
 }
 

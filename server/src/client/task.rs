@@ -723,7 +723,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 Target::CopyIn { reply, done, .. } => {
                     let (data, rx) = mpsc::channel(COPY_CHUNKS);
                     let (done_tx, done_rx) = oneshot::channel();
-                    let writer = CopyInWriter { data, done: done_rx, format: response.formats.format };
+                    let writer = CopyInWriter {
+                        data: tokio_util::sync::PollSender::new(data),
+                        done: done_rx,
+                        format: response.formats.format,
+                        ended: false,
+                        closed: None,
+                    };
                     if reply.take().is_some_and(|reply| reply.send(Ok(writer)).is_ok()) {
                         *done = Some(done_tx);
                         self.copy_in = Some(rx);
