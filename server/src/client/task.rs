@@ -278,7 +278,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                         let _ = self.frontend.replace_output_storage(vec![0; OUTPUT]);
                     }
                 }
-                Wake::Read => self.handle_input().await?,
+                Wake::Read => {
+                    // Take what else has already arrived: fewer, larger
+                    // chunks for streams and fewer wake-ups.
+                    while self.input.len() < READ_CHUNK && poll_fn(|cx| Poll::Ready(self.read_ready(cx))).await? {}
+                    self.handle_input().await?
+                }
                 Wake::Eof => {
                     self.frontend.handle_eof(self.input.len());
                     return Err(ClientError::Closed);
@@ -301,6 +306,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
             Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Reads whatever the socket has right now; `false` when nothing (or
+    /// the end, which the next wait reports).
+    fn read_ready(&mut self, cx: &mut Context<'_>) -> Result<bool, ClientError> {
+        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
+            self.input.reserve(READ_CHUNK);
+        }
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.input) {
+            Poll::Ready(Ok(n)) => Ok(n > 0),
+            Poll::Ready(Err(e)) => Err(e.into()),
+            Poll::Pending => Ok(false),
         }
     }
 
