@@ -9,24 +9,16 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use postwire_server::Value;
-use postwire_server::client::{Client, ClientConfig, ClientError, TransactionStatus, connect};
+use postwire_server::client::{Client, ClientError, TransactionStatus, connect};
 use tokio::time::timeout;
+
+mod real_pg;
 
 /// A hang detector, not a timing assertion.
 const LIMIT: Duration = Duration::from_secs(60);
 
 async fn client() -> Option<Client> {
-    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
-        eprintln!("POSTWIRE_PG_PORT unset: the real-server client tests are skipped (.ci/pg-cluster.sh)");
-        return None;
-    };
-    let config = ClientConfig {
-        host: "127.0.0.1".into(),
-        port,
-        user: "fe_trust".into(),
-        database: "fe".into(),
-        ..ClientConfig::default()
-    };
+    let config = real_pg::trust_config("POSTWIRE_PG_PORT")?;
     Some(connect(&config).await.expect("connect to the test cluster"))
 }
 
@@ -274,18 +266,7 @@ async fn transaction_status_and_connection_loss() {
 
 #[tokio::test]
 async fn streaming_and_copy_over_tls() {
-    let Some(port) = std::env::var("POSTWIRE_PG_TLS_PORT").ok().and_then(|p| p.parse().ok()) else {
-        eprintln!("POSTWIRE_PG_TLS_PORT unset: skipped (.ci/pg-cluster.sh)");
-        return;
-    };
-    let config = ClientConfig {
-        host: "127.0.0.1".into(),
-        port,
-        user: "fe_trust".into(),
-        database: "fe".into(),
-        ssl_mode: postwire_server::client::SslMode::Require,
-        ..ClientConfig::default()
-    };
+    let Some(config) = real_pg::trust_config("POSTWIRE_PG_TLS_PORT") else { return };
     let client = connect(&config).await.unwrap();
     assert!(client.is_tls());
     let mut rows = client.query_stream("SELECT generate_series(1, 200000)", &[]).await.unwrap();

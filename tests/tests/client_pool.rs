@@ -3,6 +3,7 @@
 //! checkout (closed, mid-transaction, long idle, expired), connect failures,
 //! and connecting with no lock held.
 
+mod real_pg;
 mod recording;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -249,17 +250,7 @@ async fn a_slow_connect_does_not_hold_up_an_idle_checkout() {
 
 #[tokio::test]
 async fn a_pool_against_a_real_postgresql() {
-    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
-        eprintln!("POSTWIRE_PG_PORT unset: the real-server pool test is skipped (.ci/pg-cluster.sh)");
-        return;
-    };
-    let config = postwire_server::client::ClientConfig {
-        host: "127.0.0.1".into(),
-        port,
-        user: "fe_trust".into(),
-        database: "fe".into(),
-        ..Default::default()
-    };
+    let Some(config) = real_pg::trust_config("POSTWIRE_PG_PORT") else { return };
     let pool =
         Pool::new(config, PoolConfig { max_size: 2, check_after_idle: Some(Duration::ZERO), ..Default::default() });
     let pids = futures_util::future::join_all((0..8).map(|_| {

@@ -3,11 +3,12 @@
 //! ahead of later calls, and the same against a real PostgreSQL when
 //! `POSTWIRE_PG_PORT` is set (`.ci/pg-cluster.sh`).
 
+mod real_pg;
 mod recording;
 
 use std::time::Duration;
 
-use postwire_server::client::{ClientConfig, ClientError, IsolationLevel, TransactionStatus, connect};
+use postwire_server::client::{ClientError, IsolationLevel, TransactionStatus, connect};
 
 /// A hang detector, not a timing requirement.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -134,17 +135,7 @@ async fn a_savepoint_name_with_nul_is_refused_and_the_connection_goes_on() {
 
 #[tokio::test]
 async fn transactions_against_a_real_postgresql() {
-    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
-        eprintln!("POSTWIRE_PG_PORT unset: the real-server transaction tests are skipped (.ci/pg-cluster.sh)");
-        return;
-    };
-    let config = ClientConfig {
-        host: "127.0.0.1".into(),
-        port,
-        user: "fe_trust".into(),
-        database: "fe".into(),
-        ..ClientConfig::default()
-    };
+    let Some(config) = real_pg::trust_config("POSTWIRE_PG_PORT") else { return };
     let mut client = connect(&config).await.unwrap();
     client.simple_query("CREATE TEMP TABLE items (n int)").await.unwrap();
     let count = |client: &postwire_server::client::Client| {
