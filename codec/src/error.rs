@@ -74,9 +74,11 @@ impl fmt::Display for DecodeError {
             DecodeError::MessageTooLarge { length, limit } => {
                 write!(f, "message length {length} exceeds the limit of {limit} bytes")
             }
-            DecodeError::UnknownMessageType { tag } => {
-                write!(f, "invalid message type {:?}", char::from(*tag))
+            // Not `{:?}` on a char: its escaping brings Unicode tables into firmware.
+            DecodeError::UnknownMessageType { tag } if tag.is_ascii_graphic() => {
+                write!(f, "invalid message type '{}'", char::from(*tag))
             }
+            DecodeError::UnknownMessageType { tag } => write!(f, "invalid message type {tag}"),
             DecodeError::UnexpectedEnd => f.write_str("insufficient data left in message"),
             DecodeError::TrailingBytes => f.write_str("invalid message format: trailing bytes"),
             DecodeError::MissingNul => f.write_str("invalid string in message: missing NUL"),
@@ -131,3 +133,19 @@ impl fmt::Display for EncodeError {
 }
 
 impl core::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::string::ToString;
+
+    use super::*;
+
+    #[test]
+    fn unknown_message_type_names_printable_tags_and_numbers_the_rest() {
+        assert_eq!(DecodeError::UnknownMessageType { tag: b'x' }.to_string(), "invalid message type 'x'");
+        assert_eq!(DecodeError::UnknownMessageType { tag: 0 }.to_string(), "invalid message type 0");
+        assert_eq!(DecodeError::UnknownMessageType { tag: b' ' }.to_string(), "invalid message type 32");
+    }
+}

@@ -176,21 +176,68 @@ pub(crate) async fn transmit<W: Write>(machine: &mut Machine<'_>, socket: &mut W
     Ok(())
 }
 
-/// Calls `respond` on the machine, transmitting pending output first
-/// whenever it has no room.
-async fn reply<W: Write>(
+/// Counts the replies of one step, so that a step rerun after its output
+/// buffer was transmitted skips the replies an earlier run already queued.
+struct Replies {
+    queued: u8,
+    seen: u8,
+}
+
+impl Replies {
+    /// Queues one reply with `respond`, unless an earlier run already did.
+    fn send(
+        &mut self,
+        machine: &mut Machine<'_>,
+        respond: impl FnOnce(&mut Machine<'_>) -> Result<(), SessionError>,
+    ) -> Result<(), SessionError> {
+        self.seen += 1;
+        if self.seen > self.queued {
+            respond(machine)?;
+            self.queued += 1;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, machine: &mut Machine<'_>, e: &QueryError) -> Result<(), SessionError> {
+        self.send(machine, |m| m.error(&error_fields(e)))
+    }
+}
+
+/// A step: synchronous code queueing replies through [`Replies`], rerun
+/// from the top when the output buffer fills. Every reply goes through one
+/// such `dyn` step and the one await in [`settle`], instead of an await (and
+/// a copy of the retry loop) per reply.
+type Step<'s, 'e> = dyn FnMut(&mut Machine<'_>, &mut Replies) -> Result<Next<'e>, SessionError> + 's;
+
+/// Runs `step` until its replies fit, transmitting pending output whenever
+/// the buffer fills.
+async fn settle<'e, W: Write>(
     machine: &mut Machine<'_>,
     socket: &mut W,
-    mut respond: impl FnMut(&mut Machine<'_>) -> Result<(), SessionError>,
-) -> Result<(), Error<W::Error>> {
+    step: &mut Step<'_, 'e>,
+) -> Result<Next<'e>, Error<W::Error>> {
+    let mut replies = Replies { queued: 0, seen: 0 };
     loop {
-        match respond(machine) {
+        replies.seen = 0;
+        match step(machine, &mut replies) {
             Err(e) if e.is_output_full() && !machine.pending_output().is_empty() => {
                 transmit(machine, socket).await.map_err(Error::Write)?;
             }
             other => return other.map_err(Error::Session),
         }
     }
+}
+
+/// What is left of an answer once its synchronous replies are queued.
+enum Next<'e> {
+    /// Nothing: the event is answered.
+    Done,
+    /// Send the pending output now (Flush).
+    Flush,
+    /// Run the statements of a simple query.
+    Query { sql: &'e str },
+    /// Run a bound portal.
+    Execute { portal: usize, max_rows: i32 },
 }
 
 fn error_fields(e: &QueryError) -> ErrorFields<'_> {
@@ -216,9 +263,65 @@ impl Session<'_, '_> {
         rng: &mut R,
         process_id: i32,
     ) -> Result<(), Error<W::Error>> {
-        // By reference: an Event is large, and an argument lives as long as the future.
+        let next = settle(machine, socket, &mut |m, r| self.respond(event, m, r, handler, rng, process_id)).await?;
+        match next {
+            Next::Done => Ok(()),
+            Next::Flush => transmit(machine, socket).await.map_err(Error::Write),
+            Next::Query { sql } => {
+                for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    let next = settle(machine, socket, &mut |m, r| match handler.describe(statement) {
+                        Ok(d) if d.columns.is_empty() => Ok(Next::Query { sql: statement }),
+                        Ok(d) => r.send(m, |m| m.row_description(d.columns)).map(|()| Next::Query { sql: statement }),
+                        Err(e) => r.error(m, &e).map(|()| Next::Done),
+                    })
+                    .await?;
+                    if let Next::Done = next {
+                        break;
+                    }
+                    let ran = run_statement(statement, Params::default(), 0, 0, 0, machine, socket, handler).await?;
+                    if let Ran::Failed = ran {
+                        break;
+                    }
+                }
+                let any = sql.split(';').any(|s| !s.trim().is_empty());
+                settle(machine, socket, &mut |m, r| {
+                    if !any {
+                        r.send(m, |m| m.empty_query())?;
+                    }
+                    r.send(m, |m| m.ready_for_query()).map(|()| Next::Done)
+                })
+                .await
+                .map(drop)
+            }
+            Next::Execute { portal, max_rows } => {
+                let Portal { statement, binary, offset, .. } = self.portals[portal];
+                let limit = u32::try_from(max_rows).unwrap_or(0);
+                let sql = &self.statements[statement];
+                let params = self.portals[portal].params.view();
+                match run_statement(sql, params, binary, offset, limit, machine, socket, handler).await? {
+                    Ran::Suspended { sent } => self.portals[portal].offset = offset + sent,
+                    Ran::Completed => self.portals[portal].done = true,
+                    Ran::Failed => {}
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues the synchronous part of the answer to `event`; a rerun
+    /// (after a transmit) must redo the same work, so nothing here is
+    /// consumed or changed except by replies.
+    fn respond<'e, H: Handler, R: rand_core::CryptoRng>(
+        &mut self,
+        event: &Event<'e>,
+        machine: &mut Machine<'_>,
+        replies: &mut Replies,
+        handler: &mut H,
+        rng: &mut R,
+        process_id: i32,
+    ) -> Result<Next<'e>, SessionError> {
         match *event {
-            Event::TlsRequested => reply(machine, socket, |m| m.decline_tls()).await,
+            Event::TlsRequested => replies.send(machine, |m| m.decline_tls())?,
             Event::Startup { user, .. } => {
                 debug!("startup");
                 let method = match self.config.credentials(user) {
@@ -238,134 +341,96 @@ impl Session<'_, '_> {
                             &mut message,
                             format_args!("password authentication failed for user \"{user}\""),
                         );
-                        let reject = |m: &mut Machine<'_>| {
-                            m.reject(&ErrorFields::new(Severity::Fatal, SqlState::INVALID_PASSWORD, &message))
-                        };
-                        return reply(machine, socket, reject).await;
+                        let fields = ErrorFields::new(Severity::Fatal, SqlState::INVALID_PASSWORD, &message);
+                        replies.send(machine, |m| m.reject(&fields))?;
+                        return Ok(Next::Done);
                     }
                 };
-                reply(machine, socket, |m| m.authenticate(method, rng)).await
+                replies.send(machine, |m| m.authenticate(method, rng))?;
             }
             Event::PasswordReceived { password } => {
-                let expected = self.password.take().unwrap_or_default();
+                let expected = self.password.unwrap_or_default();
                 let ok = bool::from(expected.as_bytes().ct_eq(password)) && !expected.is_empty();
-                reply(machine, socket, |m| m.password_verified(ok)).await
+                replies.send(machine, |m| m.password_verified(ok))?;
             }
-            Event::OAuthToken { .. } => reply(machine, socket, |m| m.oauth_verified(false)).await,
+            Event::OAuthToken { .. } => replies.send(machine, |m| m.oauth_verified(false))?,
             Event::Authenticated => {
                 let key = BackendKey::random(process_id, rng);
-                reply(machine, socket, |m| m.accept(&self.config.parameters, &key)).await
+                replies.send(machine, |m| m.accept(&self.config.parameters, &key))?;
             }
-            Event::Query { sql } => {
-                self.simple_query(sql, machine, socket, handler).await?;
-                reply(machine, socket, |m| m.ready_for_query()).await
-            }
-            Event::Parse { statement, query, .. } => self.parse(statement, query, machine, socket, handler).await,
-            Event::Bind { portal, statement, bind } => {
-                self.bind(portal, statement, &bind, machine, socket, handler).await
-            }
-            Event::DescribeStatement { statement } => {
-                let sql = &self.statements[statement.index()];
-                match handler.describe(sql) {
-                    Ok(d) => {
-                        reply(machine, socket, |m| m.parameter_description(d.params)).await?;
-                        if d.columns.is_empty() {
-                            reply(machine, socket, |m| m.no_data()).await
-                        } else {
-                            reply(machine, socket, |m| m.row_description(d.columns)).await
-                        }
+            Event::Query { sql } => return Ok(Next::Query { sql }),
+            Event::Parse { statement, query, .. } => {
+                let slot = &mut self.statements[statement.index()];
+                slot.clear();
+                if slot.push_str(query).is_err() {
+                    let e = QueryError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, "statement too long for this server");
+                    replies.error(machine, &e)?;
+                } else {
+                    match handler.describe(query) {
+                        Ok(d) => replies.send(machine, |m| m.parse_complete(d.params.len()))?,
+                        Err(e) => replies.error(machine, &e)?,
                     }
-                    Err(e) => reply(machine, socket, |m| m.error(&error_fields(&e))).await,
                 }
             }
+            Event::Bind { portal, statement, ref bind } => {
+                self.bind(portal, statement, bind, machine, replies, handler)?
+            }
+            Event::DescribeStatement { statement } => match handler.describe(&self.statements[statement.index()]) {
+                Ok(d) => {
+                    replies.send(machine, |m| m.parameter_description(d.params))?;
+                    if d.columns.is_empty() {
+                        replies.send(machine, |m| m.no_data())?;
+                    } else {
+                        replies.send(machine, |m| m.row_description(d.columns))?;
+                    }
+                }
+                Err(e) => replies.error(machine, &e)?,
+            },
             Event::DescribePortal { portal } => {
                 let portal = &self.portals[portal.index()];
-                let sql = &self.statements[portal.statement];
-                match handler.describe(sql) {
-                    Ok(d) if d.columns.is_empty() => reply(machine, socket, |m| m.no_data()).await,
-                    Ok(d) => describe_rows(d.columns, portal.binary, machine, socket).await,
-                    Err(e) => reply(machine, socket, |m| m.error(&error_fields(&e))).await,
+                match handler.describe(&self.statements[portal.statement]) {
+                    Ok(d) if d.columns.is_empty() => replies.send(machine, |m| m.no_data())?,
+                    Ok(d) => {
+                        replies.send(machine, |m| m.row_description(&with_formats(d.columns, portal.binary)))?;
+                    }
+                    Err(e) => replies.error(machine, &e)?,
                 }
             }
-            Event::Execute { portal, max_rows } => self.execute(portal, max_rows, machine, socket, handler).await,
-            Event::Sync { .. } => reply(machine, socket, |m| m.ready_for_query()).await,
-            Event::Flush => transmit(machine, socket).await.map_err(Error::Write),
+            Event::Execute { portal, max_rows } => {
+                if self.portals[portal.index()].done {
+                    // A finished portal has nothing more to give, as in PostgreSQL.
+                    replies.send(machine, |m| m.command_complete("SELECT 0"))?;
+                } else {
+                    return Ok(Next::Execute { portal: portal.index(), max_rows });
+                }
+            }
+            Event::Sync { .. } => replies.send(machine, |m| m.ready_for_query())?,
+            Event::Flush => return Ok(Next::Flush),
             Event::FunctionCall { .. } => {
                 let e = QueryError::new(SqlState::FEATURE_NOT_SUPPORTED, "function calls are not supported");
-                reply(machine, socket, |m| m.error(&error_fields(&e))).await?;
-                reply(machine, socket, |m| m.ready_for_query()).await
+                replies.error(machine, &e)?;
+                replies.send(machine, |m| m.ready_for_query())?;
             }
             // This server never starts COPY; the machine refuses copy messages.
             // Closing needs no answer; cancelling has nothing to cancel (a
             // handler runs to completion on this task).
-            _ => Ok(()),
+            _ => {}
         }
+        Ok(Next::Done)
     }
 
-    async fn simple_query<W: Write, H: Handler>(
-        &mut self,
-        sql: &str,
-        machine: &mut Machine<'_>,
-        socket: &mut W,
-        handler: &mut H,
-    ) -> Result<(), Error<W::Error>> {
-        let mut any = false;
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            any = true;
-            let columns = match handler.describe(statement) {
-                Ok(d) => d.columns.len(),
-                Err(e) => return reply(machine, socket, |m| m.error(&error_fields(&e))).await,
-            };
-            if columns > 0 {
-                let d = handler.describe(statement).map_err(|_| Error::Session(SessionError::OutOfOrder))?;
-                reply(machine, socket, |m| m.row_description(d.columns)).await?;
-            }
-            let ran = run_statement(statement, Params::default(), 0, 0, 0, machine, socket, handler).await?;
-            if let Ran::Failed = ran {
-                return Ok(());
-            }
-        }
-        if !any {
-            reply(machine, socket, |m| m.empty_query()).await?;
-        }
-        Ok(())
-    }
-
-    async fn parse<W: Write, H: Handler>(
-        &mut self,
-        statement: StatementId,
-        query: &str,
-        machine: &mut Machine<'_>,
-        socket: &mut W,
-        handler: &mut H,
-    ) -> Result<(), Error<W::Error>> {
-        let slot = &mut self.statements[statement.index()];
-        slot.clear();
-        if slot.push_str(query).is_err() {
-            let e = QueryError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, "statement too long for this server");
-            return reply(machine, socket, |m| m.error(&error_fields(&e))).await;
-        }
-        match handler.describe(query) {
-            Ok(d) => {
-                let n = d.params.len();
-                reply(machine, socket, |m| m.parse_complete(n)).await
-            }
-            Err(e) => reply(machine, socket, |m| m.error(&error_fields(&e))).await,
-        }
-    }
-
-    async fn bind<W: Write, H: Handler>(
+    fn bind<H: Handler>(
         &mut self,
         portal: PortalId,
         statement: StatementId,
         bind: &Bind<'_>,
         machine: &mut Machine<'_>,
-        socket: &mut W,
+        replies: &mut Replies,
         handler: &mut H,
-    ) -> Result<(), Error<W::Error>> {
+    ) -> Result<(), SessionError> {
         let columns = match handler.describe(&self.statements[statement.index()]) {
             Ok(d) => d.columns.len(),
-            Err(e) => return reply(machine, socket, |m| m.error(&error_fields(&e))).await,
+            Err(e) => return replies.error(machine, &e),
         };
         let formats = bind.result_formats.len();
         if formats > 1 && formats != columns {
@@ -373,12 +438,12 @@ impl Session<'_, '_> {
                 SqlState::PROTOCOL_VIOLATION,
                 format_args!("bind message has {formats} result formats but query has {columns} columns"),
             );
-            return reply(machine, socket, |m| m.error(&error_fields(&e))).await;
+            return replies.error(machine, &e);
         }
         let slot = &mut self.portals[portal.index()];
         if slot.params.fill(bind.params.iter(), |i| bind.param_format(i)).is_none() {
             let e = QueryError::new(SqlState::PROGRAM_LIMIT_EXCEEDED, "parameters too large for this server");
-            return reply(machine, socket, |m| m.error(&error_fields(&e))).await;
+            return replies.error(machine, &e);
         }
         slot.statement = statement.index();
         slot.offset = 0;
@@ -386,35 +451,7 @@ impl Session<'_, '_> {
         slot.binary = (0..columns.min(MAX_COLUMNS))
             .filter(|&i| bind.result_format(i, columns) == Some(postwire_codec::Format::Binary))
             .fold(0, |mask, i| mask | 1 << i);
-        reply(machine, socket, |m| m.bind_complete()).await
-    }
-
-    async fn execute<W: Write, H: Handler>(
-        &mut self,
-        portal: PortalId,
-        max_rows: i32,
-        machine: &mut Machine<'_>,
-        socket: &mut W,
-        handler: &mut H,
-    ) -> Result<(), Error<W::Error>> {
-        let p = portal.index();
-        let (statement, binary, offset, done) = {
-            let slot = &self.portals[p];
-            (slot.statement, slot.binary, slot.offset, slot.done)
-        };
-        if done {
-            // A finished portal has nothing more to give, as in PostgreSQL.
-            return reply(machine, socket, |m| m.command_complete("SELECT 0")).await;
-        }
-        let limit = u32::try_from(max_rows).unwrap_or(0);
-        let sql = &self.statements[statement];
-        let params = self.portals[p].params.view();
-        match run_statement(sql, params, binary, offset, limit, machine, socket, handler).await? {
-            Ran::Suspended { sent } => self.portals[p].offset = offset + sent,
-            Ran::Completed => self.portals[p].done = true,
-            Ran::Failed => {}
-        }
-        Ok(())
+        replies.send(machine, |m| m.bind_complete())
     }
 }
 
@@ -447,21 +484,36 @@ async fn run_statement<W: Write, H: Handler>(
     if let Some(e) = outcome.failed {
         return Err(Error::Write(e));
     }
+    let ran = match result {
+        Err(_) => Ran::Failed,
+        Ok(_) if outcome.suspended => Ran::Suspended { sent: outcome.sent },
+        Ok(_) => Ran::Completed,
+    };
+    settle(machine, socket, &mut |m, r| {
+        end_statement(&result, outcome.sent, outcome.suspended, m, r).map(|()| Next::Done)
+    })
+    .await?;
+    Ok(ran)
+}
+
+/// Queues the end of a statement run: its error, PortalSuspended, or its
+/// command tag (with the transaction status a transaction statement sets).
+fn end_statement(
+    result: &Result<Tag, QueryError>,
+    sent: u32,
+    suspended: bool,
+    machine: &mut Machine<'_>,
+    replies: &mut Replies,
+) -> Result<(), SessionError> {
     let tag = match result {
-        Err(e) => {
-            reply(machine, socket, |m| m.error(&error_fields(&e))).await?;
-            return Ok(Ran::Failed);
-        }
-        Ok(_) if outcome.suspended => {
-            reply(machine, socket, |m| m.portal_suspended()).await?;
-            return Ok(Ran::Suspended { sent: outcome.sent });
-        }
+        Err(e) => return replies.error(machine, e),
+        Ok(_) if suspended => return replies.send(machine, |m| m.portal_suspended()),
         Ok(tag) => tag,
     };
     let mut text = heapless::String::<32>::new();
-    let tag = match tag {
+    let tag = match *tag {
         Tag::Select => {
-            let _ = core::fmt::write(&mut text, format_args!("SELECT {}", outcome.sent));
+            let _ = core::fmt::write(&mut text, format_args!("SELECT {sent}"));
             text.as_str()
         }
         Tag::Command(t) => t,
@@ -474,30 +526,9 @@ async fn run_statement<W: Write, H: Handler>(
         _ => None,
     };
     if let Some(status) = status {
-        reply(machine, socket, |m| m.set_transaction_status(status)).await?;
+        replies.send(machine, |m| m.set_transaction_status(status))?;
     }
-    reply(machine, socket, |m| m.command_complete(tag)).await?;
-    Ok(Ran::Completed)
-}
-
-/// Sends a RowDescription of `columns` in the formats `binary` says. The
-/// copy with formats is rebuilt on each try so it never lives across an
-/// await (it is large for a small device).
-async fn describe_rows<W: Write>(
-    columns: &[FieldDescription<'_>],
-    binary: u16,
-    machine: &mut Machine<'_>,
-    socket: &mut W,
-) -> Result<(), Error<W::Error>> {
-    loop {
-        let result = machine.row_description(&with_formats(columns, binary));
-        match result {
-            Err(e) if e.is_output_full() && !machine.pending_output().is_empty() => {
-                transmit(machine, socket).await.map_err(Error::Write)?;
-            }
-            other => return other.map_err(Error::Session),
-        }
-    }
+    replies.send(machine, |m| m.command_complete(tag))
 }
 
 /// `columns` with each one's format as the portal's binary mask says.

@@ -33,6 +33,17 @@ async fn with_server<Fut: Future<Output = ()>>(
     password: &str,
     client: impl FnOnce(Result<tokio_postgres::Client, tokio_postgres::Error>) -> Fut,
 ) -> Result<CloseReason, String> {
+    with_output_buffer::<1024, Fut>(users, rows, user, password, client).await
+}
+
+/// [`with_server`] with an output buffer of `OUTPUT` bytes.
+async fn with_output_buffer<const OUTPUT: usize, Fut: Future<Output = ()>>(
+    users: &[User<'_>],
+    rows: &[Reading],
+    user: &str,
+    password: &str,
+    client: impl FnOnce(Result<tokio_postgres::Client, tokio_postgres::Error>) -> Fut,
+) -> Result<CloseReason, String> {
     let (server_end, client_end) = tokio::io::duplex(4096);
     let config = Config::new(users);
     let mut table = Table::new(
@@ -41,7 +52,7 @@ async fn with_server<Fut: Future<Output = ()>>(
         rows,
         write_reading,
     );
-    let mut buffers = ConnectionBuffers::<2048, 1024>::new();
+    let mut buffers = ConnectionBuffers::<2048, OUTPUT>::new();
     let mut rng = rand::rng();
     let mut timer = NoTimer;
     let server =
@@ -102,6 +113,40 @@ async fn simple_and_extended_queries_and_errors() {
         let err = client.query("SELECT * FROM readings LIMIT $1", &[&-1i64]).await.unwrap_err();
         assert_eq!(err.code().unwrap().code(), "2201W");
         assert_eq!(client.query("SELECT * FROM readings", &[]).await.unwrap().len(), 3);
+    })
+    .await;
+    assert_eq!(outcome, Ok(CloseReason::Finished));
+}
+
+#[tokio::test]
+async fn answers_larger_than_the_output_buffer_go_out_in_parts() {
+    // The login's replies need about 400 bytes at once. Six result sets
+    // need about 1,100: RowDescriptions, rows and CommandCompletes keep
+    // filling the buffer, which is transmitted, and each answer resumes
+    // where it stopped.
+    let outcome = with_output_buffer::<390, _>(&users(), &READINGS, "trusted", "", |client| async move {
+        let client = client.expect("trust login");
+        let messages = client.simple_query(&"SELECT * FROM readings;".repeat(6)).await.unwrap();
+        assert_eq!(
+            rows_of(&messages),
+            [["1", "hall", "21.5"], ["2", "attic", "24.25"], ["3", "cellar", "12"]].repeat(6)
+        );
+        let complete = messages.iter().filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(3))).count();
+        assert_eq!(complete, 6);
+        // Four pipelined Parse/Describe/Sync take about 410 bytes: the last
+        // RowDescription must follow its ParameterDescription, sent once.
+        let sql = "SELECT * FROM readings LIMIT $1";
+        let (a, b, c, statement) =
+            tokio::join!(client.prepare(sql), client.prepare(sql), client.prepare(sql), client.prepare(sql));
+        for s in [a.unwrap(), b.unwrap(), c.unwrap()] {
+            assert_eq!((s.params().len(), s.columns().len()), (1, 3));
+        }
+        let statement = statement.unwrap();
+        assert_eq!((statement.params().len(), statement.columns().len()), (1, 3));
+        let rows = client.query(&statement, &[&2i64]).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2]);
+        let err = client.simple_query("SELECT * FROM nowhere").await.unwrap_err();
+        assert_eq!(err.code().unwrap().code(), "42P01");
     })
     .await;
     assert_eq!(outcome, Ok(CloseReason::Finished));
