@@ -2,17 +2,18 @@
 //! machine, answers its events through the application's handlers, and
 //! writes the machine's output. All protocol decisions are the machine's.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use postwire_codec::auth::StoredPassword;
 use postwire_codec::backend::{FieldDescription, TransactionStatus};
 use postwire_codec::session::backend::{AuthMethod, BackendKey, ClosedTarget, Event, Waiting};
 use postwire_codec::{Format, Oid, SqlState};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use crate::context::{CancelSlot, Context, Notification, constant_time_eq};
+use crate::context::{Context, Notification, Phase, SessionRegistry, SessionSignals, constant_time_eq};
 use crate::error::{ConnectionError, PgError};
 use crate::handler::{
     AuthSource, ClientInfo, Credentials, FunctionCall, Peer, Portal, Prepared, Response, RowStream, Service, Session,
@@ -58,14 +59,14 @@ pub(crate) async fn run<S: Service, A: AuthSource>(
         },
         _ = shared.force.cancelled() => return Ok(()),
     };
-    let Some((session, client, cancel)) = established else { return Ok(()) };
+    let Some((session, client, signals)) = established else { return Ok(()) };
     let Startup { out, input, .. } = start;
     let (inbox_tx, inbox) = mpsc::channel(config.notification_queue.max(1));
     let ctx = Context::new(client, shared.broker.clone(), inbox_tx);
     let mut conn =
-        Conn { shared: &shared, out, input, session, ctx, cancel, inbox, statements: Vec::new(), portals: Vec::new() };
+        Conn { shared: &shared, out, input, session, ctx, signals, inbox, statements: Vec::new(), portals: Vec::new() };
     let result = conn.serve().await;
-    shared.cancels.unregister(process_id);
+    shared.registry.unregister(process_id);
     result
 }
 
@@ -83,7 +84,7 @@ struct Startup<'s, S, A> {
     alpn: bool,
 }
 
-type Established<T> = Option<(T, Arc<ClientInfo>, Arc<CancelSlot>)>;
+type Established<T> = Option<(T, Arc<ClientInfo>, Arc<SessionSignals>)>;
 
 impl<S: Service, A: AuthSource> Startup<'_, S, A> {
     async fn run(&mut self) -> Result<Established<S::Session>, ConnectionError> {
@@ -132,7 +133,7 @@ impl<S: Service, A: AuthSource> Startup<'_, S, A> {
                     self.out.call(|b| b.tls_established()).await?;
                 }
                 Event::CancelRequest { process_id, secret_key } => {
-                    let cancelled = self.shared.cancels.cancel(process_id, secret_key);
+                    let cancelled = self.shared.registry.cancel(process_id, secret_key);
                     tracing::debug!(target_pid = process_id, cancelled, "cancel request");
                     self.input.consume(consumed);
                     return Ok(None);
@@ -194,8 +195,8 @@ impl<S: Service, A: AuthSource> Startup<'_, S, A> {
                             let parameters = parameters.as_codec(&extra);
                             self.out.call(|b| b.accept(&parameters, &key)).await?;
                             let secret = key.secret_for(info.protocol_version);
-                            let cancel = self.shared.cancels.register(self.process_id, secret);
-                            return Ok(Some((session, Arc::new(info), cancel)));
+                            let signals = self.shared.registry.register(self.process_id, secret);
+                            return Ok(Some((session, Arc::new(info), signals)));
                         }
                     }
                 }
@@ -407,17 +408,56 @@ enum Outcome<T> {
 }
 
 /// Runs `work` until it finishes, a cancel request arrives, or the server
-/// forces shutdown; in the latter cases `work` is dropped.
-async fn guarded<T>(cancel: &CancelSlot, force: &CancellationToken, work: impl Future<Output = T>) -> Outcome<T> {
-    let token = cancel.start();
-    let outcome = tokio::select! {
-        biased;
-        _ = force.cancelled() => Outcome::Shutdown,
-        _ = token.cancelled() => Outcome::Cancelled,
-        v = work => Outcome::Done(v),
+/// forces shutdown; in the latter cases `work` is dropped. The signals are
+/// checked before every poll of `work` (so they win a tie), and the task
+/// registers to be woken by them only when `work` has to wait.
+async fn guarded<T>(signals: &SessionSignals, registry: &SessionRegistry, work: impl Future<Output = T>) -> Outcome<T> {
+    let command = signals.start();
+    let interrupted = || {
+        if registry.phase() == Phase::Forced {
+            Some(Outcome::Shutdown)
+        } else if signals.is_cancelled(command) {
+            Some(Outcome::Cancelled)
+        } else {
+            None
+        }
     };
-    cancel.finish();
+    let mut work = pin!(work);
+    let outcome = poll_fn(|cx| {
+        if let Some(outcome) = interrupted() {
+            return Poll::Ready(outcome);
+        }
+        if let Poll::Ready(v) = work.as_mut().poll(cx) {
+            return Poll::Ready(Outcome::Done(v));
+        }
+        signals.register(cx.waker());
+        // A signal may have come between the check above and registering.
+        interrupted().map_or(Poll::Pending, Poll::Ready)
+    })
+    .await;
+    signals.finish();
     outcome
+}
+
+/// Resolves once the session has to end for shutdown: when it is forced, or
+/// at any step when the session is `idle`.
+fn shutdown_reached<'a>(
+    signals: &'a SessionSignals,
+    registry: &'a SessionRegistry,
+    idle: bool,
+) -> impl Future<Output = ()> + 'a {
+    let reached = move || match registry.phase() {
+        Phase::Serving => false,
+        Phase::Draining => idle,
+        Phase::Forced => true,
+    };
+    poll_fn(move |cx| {
+        if reached() {
+            return Poll::Ready(());
+        }
+        signals.register(cx.waker());
+        if reached() { Poll::Ready(()) } else { Poll::Pending }
+    })
 }
 
 /// What woke an idle session.
@@ -444,7 +484,7 @@ struct Conn<'s, S: Service, A> {
     input: InputBuffer,
     session: S::Session,
     ctx: Context,
-    cancel: Arc<CancelSlot>,
+    signals: Arc<SessionSignals>,
     inbox: mpsc::Receiver<Notification>,
     statements: Vec<Option<Statement>>,
     portals: Vec<Option<PortalState>>,
@@ -539,8 +579,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         tokio::select! {
             r = self.input.read_from(&mut self.out.io, needed) => Wake::Read(r),
             Some(note) = self.inbox.recv(), if deliver => Wake::Notification(note),
-            _ = self.shared.shutdown.cancelled(), if idle => Wake::Shutdown,
-            _ = self.shared.force.cancelled() => Wake::Shutdown,
+            _ = shutdown_reached(&self.signals, &self.shared.registry, idle) => Wake::Shutdown,
             _ = tokio::time::sleep_until(idle_since + RELEASE_AFTER), if release => Wake::Release,
             _ = tokio::time::sleep_until(idle_since + duration.unwrap_or_default()), if duration.is_some() => {
                 Wake::Timeout(timeout_error.unwrap_or_else(admin_shutdown))
@@ -699,7 +738,8 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         let (outcome, failed, open_rows) = {
             let mut out = QueryResponse { out: &mut self.out, input: &mut self.input, rows: None, failed: false };
             let work = self.session.simple_query(&mut self.ctx, &sql, &mut out);
-            let outcome = guarded(&self.cancel, &self.shared.force, tracing::Instrument::instrument(work, span)).await;
+            let outcome =
+                guarded(&self.signals, &self.shared.registry, tracing::Instrument::instrument(work, span)).await;
             (outcome, out.failed, out.rows)
         };
         self.keep_status()?;
@@ -726,7 +766,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
     async fn parse(&mut self, slot: usize, name: String, sql: String, types: Vec<Oid>) -> Result<(), ConnectionError> {
         self.ctx.status = self.out.backend.transaction_status();
         let work = self.session.prepare(&mut self.ctx, &sql, &types);
-        let outcome = guarded(&self.cancel, &self.shared.force, work).await;
+        let outcome = guarded(&self.signals, &self.shared.registry, work).await;
         self.keep_status()?;
         match self.interrupted(outcome).await? {
             None => Ok(()),
@@ -769,7 +809,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
     async fn execute(&mut self, slot: usize, max_rows: i32) -> Result<(), ConnectionError> {
         let limit = u64::try_from(max_rows).ok().filter(|&n| n > 0);
         self.ctx.status = self.out.backend.transaction_status();
-        let Conn { out, input, session, ctx, statements, portals, cancel, shared, .. } = self;
+        let Conn { out, input, session, ctx, statements, portals, signals, shared, .. } = self;
         let portal = portals.get_mut(slot).and_then(Option::as_mut);
         let statement = portal.as_ref().and_then(|p| statements.get(p.statement)?.as_ref());
         let (Some(portal), Some(statement)) = (portal, statement) else {
@@ -806,7 +846,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 Response::CopyIn(copy) => out.copy_in(input, copy).await,
             }
         };
-        let outcome = guarded(cancel, &shared.force, tracing::Instrument::instrument(work, span)).await;
+        let outcome = guarded(signals, &shared.registry, tracing::Instrument::instrument(work, span)).await;
         self.keep_status()?;
         if let Some(e) = self.out.broken.take() {
             return Err(e);
@@ -822,7 +862,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
     async fn function_call(&mut self, call: FunctionCall) -> Result<(), ConnectionError> {
         self.ctx.status = self.out.backend.transaction_status();
         let work = self.session.function_call(&mut self.ctx, &call);
-        let outcome = guarded(&self.cancel, &self.shared.force, work).await;
+        let outcome = guarded(&self.signals, &self.shared.registry, work).await;
         self.keep_status()?;
         match self.interrupted(outcome).await? {
             None => {}

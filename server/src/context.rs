@@ -1,13 +1,15 @@
 //! A session's view of the server: who the client is, LISTEN/NOTIFY, the
 //! transaction status, parameter reports; and the server-wide notification
-//! broker and cancel registry behind them.
+//! broker and the session registry (cancel requests, shutdown) behind them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 
+use futures_util::task::AtomicWaker;
 use postwire_codec::backend::TransactionStatus;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::handler::ClientInfo;
 
@@ -61,38 +63,88 @@ impl Broker {
     }
 }
 
-/// One session's entry in the cancel registry.
+/// One session's entry in the registry: the secret a CancelRequest must
+/// quote, and how cancel requests and shutdown reach the session's task.
+/// Checking for them is a few atomic loads, so the connection loop can ask
+/// on every command without registering with anything shared.
 #[derive(Debug)]
-pub(crate) struct CancelSlot {
+pub(crate) struct SessionSignals {
     secret: Vec<u8>,
-    running: Mutex<Option<CancellationToken>>,
+    /// The latest command's number times two, plus one while it runs.
+    command: AtomicU64,
+    /// The number of the command a cancel request hit (commands count from 1).
+    cancelled: AtomicU64,
+    /// The session's task while it waits for work, input or a signal.
+    waker: AtomicWaker,
 }
 
-impl CancelSlot {
-    /// Marks a command as running; a cancel request cancels the token.
-    pub(crate) fn start(&self) -> CancellationToken {
-        let token = CancellationToken::new();
-        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
-        token
+impl SessionSignals {
+    /// Marks a new command as running; returns its number for
+    /// [`is_cancelled`](Self::is_cancelled). Only the session's task calls it.
+    pub(crate) fn start(&self) -> u64 {
+        let number = (self.command.load(Ordering::Relaxed) >> 1) + 1;
+        self.command.store(number << 1 | 1, Ordering::SeqCst);
+        number
     }
 
     /// The command ended: later cancel requests do nothing.
     pub(crate) fn finish(&self) {
-        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let running = self.command.load(Ordering::Relaxed);
+        self.command.store(running & !1, Ordering::SeqCst);
+    }
+
+    /// Whether a cancel request hit command `number`.
+    pub(crate) fn is_cancelled(&self, number: u64) -> bool {
+        self.cancelled.load(Ordering::SeqCst) == number
+    }
+
+    /// Wakes `waker` on the next cancel request or shutdown step. Check for
+    /// them after registering, so one that came just before is not missed.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Cancels the running command, if any; returns whether one ran.
+    fn cancel(&self) -> bool {
+        let running = self.command.load(Ordering::SeqCst);
+        if running & 1 == 0 {
+            return false;
+        }
+        // A command that finished meanwhile has a lower number than the next
+        // one's: the request then hits neither, as with a finished command.
+        self.cancelled.store(running >> 1, Ordering::SeqCst);
+        self.waker.wake();
+        true
     }
 }
 
-/// Sessions by process id, with the secret a CancelRequest must quote.
-#[derive(Debug, Default)]
-pub(crate) struct CancelRegistry {
-    sessions: Mutex<HashMap<i32, Arc<CancelSlot>>>,
+/// How far the server's shutdown has gone, as the sessions see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Serving = 0,
+    /// End sessions once idle.
+    Draining = 1,
+    /// End every session now, running commands included.
+    Forced = 2,
 }
 
-impl CancelRegistry {
-    pub(crate) fn register(&self, process_id: i32, secret: &[u8]) -> Arc<CancelSlot> {
-        let slot = Arc::new(CancelSlot { secret: secret.to_vec(), running: Mutex::new(None) });
-        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).insert(process_id, slot.clone());
-        slot
+/// Sessions by process id, and the shutdown phase they all watch.
+#[derive(Debug, Default)]
+pub(crate) struct SessionRegistry {
+    sessions: Mutex<HashMap<i32, Arc<SessionSignals>>>,
+    phase: AtomicU8,
+}
+
+impl SessionRegistry {
+    pub(crate) fn register(&self, process_id: i32, secret: &[u8]) -> Arc<SessionSignals> {
+        let signals = Arc::new(SessionSignals {
+            secret: secret.to_vec(),
+            command: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            waker: AtomicWaker::new(),
+        });
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).insert(process_id, signals.clone());
+        signals
     }
 
     pub(crate) fn unregister(&self, process_id: i32) {
@@ -102,17 +154,26 @@ impl CancelRegistry {
     /// Cancels the running command of `process_id` if `secret` matches.
     /// Returns whether a command was cancelled.
     pub(crate) fn cancel(&self, process_id: i32, secret: &[u8]) -> bool {
-        let slot = self.sessions.lock().unwrap_or_else(PoisonError::into_inner).get(&process_id).cloned();
-        let Some(slot) = slot else { return false };
-        if !constant_time_eq(&slot.secret, secret) {
-            return false;
+        let signals = self.sessions.lock().unwrap_or_else(PoisonError::into_inner).get(&process_id).cloned();
+        let Some(signals) = signals else { return false };
+        constant_time_eq(&signals.secret, secret) && signals.cancel()
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            0 => Phase::Serving,
+            1 => Phase::Draining,
+            _ => Phase::Forced,
         }
-        match &*slot.running.lock().unwrap_or_else(PoisonError::into_inner) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
+    }
+
+    /// Moves shutdown on to `phase` (never back) and wakes every session to
+    /// look. A session registered after this sees the phase on its first
+    /// check.
+    pub(crate) fn shut_down(&self, phase: Phase) {
+        self.phase.fetch_max(phase as u8, Ordering::SeqCst);
+        for signals in self.sessions.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            signals.waker.wake();
         }
     }
 }

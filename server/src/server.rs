@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::context::{Broker, CancelRegistry};
+use crate::context::{Broker, Phase, SessionRegistry};
 use crate::handler::{AuthSource, Peer, Service};
 use crate::tls::TlsMode;
 
@@ -36,13 +36,15 @@ pub(crate) struct Shared<S, A> {
     pub(crate) auth: A,
     pub(crate) config: Config,
     pub(crate) broker: Arc<Broker>,
-    pub(crate) cancels: CancelRegistry,
+    /// Established sessions: cancel requests and shutdown reach them here.
+    pub(crate) registry: SessionRegistry,
     next_pid: AtomicI32,
     sessions: Arc<Semaphore>,
     overflow: Arc<Semaphore>,
-    /// Stop accepting; end idle sessions.
+    /// Stop accepting; end idle sessions (established sessions watch the
+    /// registry's phase instead, which is cheaper to check).
     pub(crate) shutdown: CancellationToken,
-    /// End every session now, running queries included.
+    /// End every session now, running queries included (likewise).
     pub(crate) force: CancellationToken,
     tracker: TaskTracker,
     unix_sockets: Mutex<Vec<PathBuf>>,
@@ -102,7 +104,7 @@ impl<S: Service, A: AuthSource> Server<S, A> {
                 service,
                 auth,
                 broker: Arc::new(Broker::default()),
-                cancels: CancelRegistry::default(),
+                registry: SessionRegistry::default(),
                 next_pid: AtomicI32::new(0),
                 sessions: Arc::new(Semaphore::new(max)),
                 overflow: Arc::new(Semaphore::new(max.max(1))),
@@ -276,9 +278,11 @@ impl<S: Service, A: AuthSource> Server<S, A> {
     /// rest with 57P01 too. Returns when every connection is closed.
     pub async fn shutdown(&self, grace: Duration) {
         self.shared.shutdown.cancel();
+        self.shared.registry.shut_down(Phase::Draining);
         self.shared.tracker.close();
         if tokio::time::timeout(grace, self.shared.tracker.wait()).await.is_err() {
             self.shared.force.cancel();
+            self.shared.registry.shut_down(Phase::Forced);
             self.shared.tracker.wait().await;
         }
         for path in self.shared.unix_sockets.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
