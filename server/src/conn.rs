@@ -16,14 +16,14 @@ use tokio::sync::mpsc;
 use crate::context::{Context, Notification, Phase, SessionRegistry, SessionSignals, constant_time_eq};
 use crate::error::{ConnectionError, PgError};
 use crate::handler::{
-    AuthSource, ClientInfo, Credentials, FunctionCall, Peer, Portal, Prepared, Response, RowStream, Service, Session,
+    AuthSource, ClientInfo, Credentials, FunctionCall, Peer, Portal, Prepared, Response, Service, Session,
     TokenValidator,
 };
 use crate::io::{BoxIo, InputBuffer, Rewind, detached};
 use crate::response::{CopyError, MAX_PORTALS, MAX_STATEMENTS, Machine, Out, QueryResponse, Streamed};
+use crate::row_source::RowSource;
 use crate::server::{Admission, Shared};
 use crate::tls::{ALPN_POSTGRESQL, TlsMode};
-use crate::value::Value;
 
 /// Serves one connection to the end.
 pub(crate) async fn run<S: Service, A: AuthSource>(
@@ -321,8 +321,9 @@ struct PortalState {
 }
 
 struct Suspended {
-    rows: RowStream,
-    lookahead: Option<Vec<Value>>,
+    rows: Box<dyn RowSource>,
+    /// A row was pulled to see whether more remain, and is not sent yet.
+    pending: bool,
     command: String,
 }
 
@@ -823,7 +824,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 return Ok(out.try_call(|b| b.command_complete(&tag)).await?);
             }
             if let Some(mut rest) = suspended.take() {
-                let streamed = out.stream_rows(&mut rest.rows, &mut rest.lookahead, result_formats, limit).await?;
+                let streamed = out.stream_rows(&mut *rest.rows, &mut rest.pending, result_formats, limit).await?;
                 return finish_rows(out, streamed, rest, suspended, exhausted).await;
             }
             let view = Portal {
@@ -838,8 +839,8 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 Response::Empty => Ok(out.try_call(|b| b.empty_query()).await?),
                 Response::Command(tag) => Ok(out.try_call(|b| b.command_complete(&tag)).await?),
                 Response::Rows(rows) => {
-                    let mut rest = Suspended { rows: rows.rows, lookahead: None, command: rows.command };
-                    let streamed = out.stream_rows(&mut rest.rows, &mut rest.lookahead, result_formats, limit).await?;
+                    let mut rest = Suspended { rows: rows.rows, pending: false, command: rows.command };
+                    let streamed = out.stream_rows(&mut *rest.rows, &mut rest.pending, result_formats, limit).await?;
                     finish_rows(out, streamed, rest, suspended, exhausted).await
                 }
                 Response::CopyOut(copy) => Ok(out.copy_out(copy).await?),

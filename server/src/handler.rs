@@ -11,12 +11,13 @@ use std::sync::Arc;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use postwire_codec::frontend::ProtocolVersion;
 use postwire_codec::value::FromValue;
-use postwire_codec::{Format, Oid, SqlState};
+use postwire_codec::{EncodeError, Format, Oid, SqlState};
 
 use crate::context::Context;
 use crate::error::PgError;
 use crate::response::QueryResponse;
-use crate::value::{Column, Value};
+use crate::row_source::{RowSource, TypedRows};
+use crate::value::{Column, RowWriter, Value};
 
 /// Where the client is connected from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,7 +339,7 @@ pub type RowStream = BoxStream<'static, Result<Vec<Value>, PgError>>;
 /// Result rows and the columns they have.
 pub struct Rows {
     pub(crate) columns: Vec<Column>,
-    pub(crate) rows: RowStream,
+    pub(crate) rows: Box<dyn RowSource>,
     pub(crate) command: String,
 }
 
@@ -346,12 +347,39 @@ impl Rows {
     /// Rows pulled from `rows` as the client reads them. An `Err` item fails
     /// the statement after the rows before it were sent.
     pub fn new(columns: Vec<Column>, rows: impl Stream<Item = Result<Vec<Value>, PgError>> + Send + 'static) -> Self {
-        Rows { columns, rows: rows.boxed(), command: "SELECT".into() }
+        Rows::typed(columns, rows, |values: &Vec<Value>, row| values.iter().try_for_each(|v| row.dynamic(v)))
     }
 
     /// Rows already in memory.
     pub fn from_vec(columns: Vec<Column>, rows: Vec<Vec<Value>>) -> Self {
         Rows::new(columns, stream::iter(rows.into_iter().map(Ok)))
+    }
+
+    /// Rows of any type, pulled from `rows` as the client reads them and
+    /// written by `write` straight into the output buffer, each value in its
+    /// column's format: no [`Value`] or `Vec` per row. `write` may be called
+    /// more than once for a row (when the buffer was full the first time).
+    ///
+    /// ```
+    /// use futures_util::stream;
+    /// use postwire_server::codec::oid;
+    /// use postwire_server::{Column, Rows};
+    ///
+    /// let readings = vec![(1, "hall", 21.5), (2, "attic", 24.25)];
+    /// let columns = vec![Column::new("id", oid::INT4), Column::new("place", oid::TEXT), Column::new("celsius", oid::FLOAT8)];
+    /// let rows = Rows::typed(columns, stream::iter(readings.into_iter().map(Ok)), |(id, place, celsius), row| {
+    ///     row.value(id)?;
+    ///     row.value(*place)?;
+    ///     row.value(celsius)
+    /// });
+    /// # let _ = rows;
+    /// ```
+    pub fn typed<T: Send + 'static>(
+        columns: Vec<Column>,
+        rows: impl Stream<Item = Result<T, PgError>> + Send + 'static,
+        write: impl Fn(&T, &mut RowWriter<'_, '_>) -> Result<(), EncodeError> + Send + 'static,
+    ) -> Self {
+        Rows { columns, rows: Box::new(TypedRows::new(rows, write)), command: "SELECT".into() }
     }
 
     /// The command tag's verb (default `SELECT`): the tag is `<command> <rows>`

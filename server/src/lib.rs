@@ -26,6 +26,7 @@ mod error;
 mod handler;
 mod io;
 mod response;
+mod row_source;
 mod server;
 mod tls;
 mod value;

@@ -2,6 +2,8 @@
 //! (flush, retry on a full buffer, grow for one large message) and the
 //! response sink a simple-query handler writes into.
 
+use std::future::poll_fn;
+
 use futures_util::StreamExt;
 use postwire_codec::backend::{FieldDescription, Severity};
 use postwire_codec::session::SessionError;
@@ -10,8 +12,9 @@ use postwire_codec::{EncodeError, Format, SqlState};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ConnectionError, PgError};
-use crate::handler::{CopyIn, CopyOut, Response, RowStream};
+use crate::handler::{CopyIn, CopyOut, Response};
 use crate::io::{BoxIo, InputBuffer};
+use crate::row_source::RowSource;
 use crate::value::{Column, RowWriter, Value};
 
 /// Prepared statements one session may hold at once (more → 54000).
@@ -118,29 +121,29 @@ impl Out {
     }
 
     /// Sends rows from `rows` until it ends or `limit` rows are out; a row
-    /// pulled to see whether more remain is left in `lookahead`.
+    /// pulled to see whether more remain is left `pending` (pulled, not yet
+    /// sent).
     pub(crate) async fn stream_rows(
         &mut self,
-        rows: &mut RowStream,
-        lookahead: &mut Option<Vec<Value>>,
+        rows: &mut dyn RowSource,
+        pending: &mut bool,
         formats: &[Format],
         limit: Option<u64>,
     ) -> Result<Streamed, PgError> {
         let mut sent = 0u64;
         loop {
-            let next = match lookahead.take() {
-                Some(row) => Some(Ok(row)),
-                None => rows.next().await,
-            };
-            let row = match next {
-                None => return Ok(Streamed::Done(sent)),
-                Some(row) => row?,
-            };
+            if !*pending {
+                match poll_fn(|cx| rows.poll_next_row(cx)).await {
+                    None => return Ok(Streamed::Done(sent)),
+                    Some(row) => row?,
+                }
+                *pending = true;
+            }
             if limit == Some(sent) {
-                *lookahead = Some(row);
                 return Ok(Streamed::Suspended);
             }
-            self.values(&row, formats).await?;
+            self.try_call(|b| b.data_row_with(|row| rows.write_row(&mut RowWriter { row, formats }))).await?;
+            *pending = false;
             sent += 1;
         }
     }
@@ -371,8 +374,7 @@ impl QueryResponse<'_> {
             Response::Command(tag) => self.complete(&tag).await,
             Response::Rows(mut rows) => {
                 self.columns(&rows.columns).await?;
-                let mut lookahead = None;
-                let result = self.out.stream_rows(&mut rows.rows, &mut lookahead, &[], None).await;
+                let result = self.out.stream_rows(&mut *rows.rows, &mut false, &[], None).await;
                 let Streamed::Done(n) = result? else { unreachable!("no row limit") };
                 self.complete(&format!("{} {n}", rows.command)).await
             }

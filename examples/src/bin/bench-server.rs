@@ -11,16 +11,16 @@
 //! Every user is let in (trust). Two statements, in the simple and the
 //! extended protocol (text or binary results): `SELECT 1` (one `int4` column
 //! `?column?`) and `SELECT * FROM rows5000`, 5,000 rows of (`id int4`,
-//! `name text`, `note text`, `big int8`, `flag bool`, `score float8`) made by
-//! [`row`] as the client reads them. An empty query is answered as such;
+//! `name text`, `note text`, `big int8`, `flag bool`, `score float8`) written by
+//! [`write_row`] as the client reads them. An empty query is answered as such;
 //! anything else is a syntax error, logged to stderr. With `-n` and a custom
 //! script pgbench sends nothing of its own (no VACUUM, no look-up of
 //! `pgbench_branches`): only the script's statements.
 
-use postwire_server::codec::{SqlState, oid};
+use postwire_server::codec::{EncodeError, SqlState, oid};
 use postwire_server::{
-    ClientInfo, Column, Config, Context, PgError, Portal, Prepared, QueryResponse, Response, Rows, Server, Service,
-    Session, TlsMode, Trust, Value,
+    ClientInfo, Column, Config, Context, PgError, Portal, Prepared, QueryResponse, Response, RowWriter, Rows, Server,
+    Service, Session, TlsMode, Trust, Value,
 };
 
 /// Rows in `rows5000`.
@@ -29,16 +29,15 @@ pub(crate) const ROWS: i32 = 5000;
 /// The note every row of `rows5000` carries.
 pub(crate) const NOTE: &str = "the quick brown fox jumps over the lazy dog";
 
-/// Row `i` (1 to [`ROWS`]) of `rows5000`.
-pub(crate) fn row(i: i32) -> Vec<Value> {
-    vec![
-        Value::Int4(i),
-        Value::Text(format!("name {i}")),
-        Value::from(NOTE),
-        Value::Int8(i64::from(i) * 1_000_003),
-        Value::Bool(i % 3 == 0),
-        Value::Float8(f64::from(i) * 0.25),
-    ]
+/// Writes row `i` (1 to [`ROWS`]) of `rows5000` straight into the output
+/// buffer.
+pub(crate) fn write_row(&i: &i32, row: &mut RowWriter<'_, '_>) -> Result<(), EncodeError> {
+    row.value(&i)?;
+    row.value(format!("name {i}").as_str())?;
+    row.value(NOTE)?;
+    row.value(&(i64::from(i) * 1_000_003))?;
+    row.value(&(i % 3 == 0))?;
+    row.value(&(f64::from(i) * 0.25))
 }
 
 /// The statements this server knows.
@@ -86,8 +85,8 @@ impl Statement {
             Statement::Empty => Response::Empty,
             Statement::SelectOne => Response::Rows(Rows::from_vec(columns, vec![vec![Value::Int4(1)]])),
             Statement::Rows5000 => {
-                let rows = futures_util::stream::iter((1..=ROWS).map(|i| Ok(row(i))));
-                Response::Rows(Rows::new(columns, rows))
+                let ids = futures_util::stream::iter((1..=ROWS).map(Ok));
+                Response::Rows(Rows::typed(columns, ids, write_row))
             }
         }
     }
