@@ -63,8 +63,18 @@ pub(crate) async fn run<S: Service, A: AuthSource>(
     let Startup { out, input, .. } = start;
     let (inbox_tx, inbox) = mpsc::channel(config.notification_queue.max(1));
     let ctx = Context::new(client, shared.broker.clone(), inbox_tx);
-    let mut conn =
-        Conn { shared: &shared, out, input, session, ctx, signals, inbox, statements: Vec::new(), portals: Vec::new() };
+    let mut conn = Conn {
+        shared: &shared,
+        out,
+        input,
+        session,
+        ctx,
+        signals,
+        inbox,
+        statements: Vec::new(),
+        portals: Vec::new(),
+        timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+    };
     let result = conn.serve().await;
     shared.registry.unregister(process_id);
     result
@@ -469,6 +479,8 @@ enum Wake {
     Timeout(PgError),
     /// Idle long enough to free the buffers.
     Release,
+    /// The timer fired for an earlier deadline than the one now due.
+    Rearm,
 }
 
 /// How long a session waits idle before freeing its input and output buffers.
@@ -489,6 +501,11 @@ struct Conn<'s, S: Service, A> {
     inbox: mpsc::Receiver<Notification>,
     statements: Vec<Option<Statement>>,
     portals: Vec<Option<PortalState>>,
+    /// One timer for the idle deadlines (buffer release, idle timeouts),
+    /// left armed while commands keep coming: it is reset when it fires
+    /// early, not on every wait, which keeps the timer wheel out of the
+    /// per-query path.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 impl<S: Service, A: AuthSource> Conn<'_, S, A> {
@@ -526,6 +543,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                         self.input.release();
                         self.out.release();
                     }
+                    Wake::Rearm => {}
                     wake => break wake,
                 }
             };
@@ -542,7 +560,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 }
                 Wake::Shutdown => return self.terminate(&admin_shutdown()).await,
                 Wake::Timeout(e) => return self.terminate(&e).await,
-                Wake::Release => {}
+                Wake::Release | Wake::Rearm => {}
             }
         }
     }
@@ -577,13 +595,30 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         let deliver = idle && status == TransactionStatus::Idle;
         let holding = self.input.capacity() > 0 || self.out.backend.output_capacity() > 0;
         let release = idle && holding && self.input.len() == 0 && self.out.backend.pending_output().is_empty();
+        let release_at = release.then(|| idle_since + RELEASE_AFTER);
+        let timeout_at = duration.map(|d| idle_since + d);
+        let due = release_at.into_iter().chain(timeout_at).min();
+        if let Some(due) = due {
+            // Keep a pending timer that fires no later than needed; one
+            // that fired (or is stale) is reset, or it would wake at once.
+            let armed = self.timer.deadline();
+            if self.timer.is_elapsed() || armed <= idle_since || armed > due {
+                self.timer.as_mut().reset(due);
+            }
+        }
         tokio::select! {
             r = self.input.read_from(&mut self.out.io, needed) => Wake::Read(r),
             Some(note) = self.inbox.recv(), if deliver => Wake::Notification(note),
             _ = shutdown_reached(&self.signals, &self.shared.registry, idle) => Wake::Shutdown,
-            _ = tokio::time::sleep_until(idle_since + RELEASE_AFTER), if release => Wake::Release,
-            _ = tokio::time::sleep_until(idle_since + duration.unwrap_or_default()), if duration.is_some() => {
-                Wake::Timeout(timeout_error.unwrap_or_else(admin_shutdown))
+            () = &mut self.timer, if due.is_some() => {
+                let now = tokio::time::Instant::now();
+                if timeout_at.is_some_and(|t| now >= t) {
+                    Wake::Timeout(timeout_error.unwrap_or_else(admin_shutdown))
+                } else if release_at.is_some_and(|t| now >= t) {
+                    Wake::Release
+                } else {
+                    Wake::Rearm
+                }
             }
         }
     }

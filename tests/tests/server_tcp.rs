@@ -420,6 +420,22 @@ async fn idle_timeouts_end_sessions() {
 }
 
 #[tokio::test]
+async fn a_busy_session_outlives_the_idle_timeout() {
+    // The idle deadline moves with every command: a session whose commands
+    // come 30 ms apart for a second is never idle for 300 ms.
+    let config = Config { idle_session_timeout: Some(Duration::from_millis(300)), ..Config::default() };
+    let (_server, port) = start(config, Trust).await;
+    let (client, mut messages) = connect(&pg_config(port)).await;
+    for _ in 0..33 {
+        client.batch_execute("SELECT 1").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(!client.is_closed());
+    // Then idle: it ends.
+    assert_eq!(code(&messages.error().await), "57P05");
+}
+
+#[tokio::test]
 async fn startup_timeout_and_message_size_limit() {
     let config = Config {
         startup_timeout: Duration::from_millis(200),
