@@ -41,6 +41,10 @@ pub(super) const OUTPUT: usize = 64 * 1024;
 const QUEUE: usize = 1024;
 /// Bytes asked for per socket read.
 const READ_CHUNK: usize = 64 * 1024;
+/// Input buffers kept for reuse besides the one being filled: enough for
+/// the chunks a row stream may hold (queued, and the one being read) and the
+/// buffers they span, so a stream that keeps up reuses them all.
+const SPARES: usize = super::connection::STREAM_CHUNKS + 2;
 /// The largest CopyData message sent; bigger pieces are split.
 const COPY_PIECE: usize = 32 * 1024;
 /// COPY data pieces buffered from the writer.
@@ -71,6 +75,7 @@ where
         stream,
         frontend,
         input,
+        spares: Vec::new(),
         inbox,
         inbox_open: true,
         unsent: None,
@@ -215,6 +220,10 @@ struct Task<S> {
     stream: S,
     frontend: Box<Frontend<Vec<u8>, IN_FLIGHT>>,
     input: BytesMut,
+    /// Earlier input buffers, kept for reuse once the rows and chunks taken
+    /// from them are dropped: a streamed result cycles through the same few
+    /// buffers instead of allocating one per read chunk.
+    spares: Vec<BytesMut>,
     inbox: mpsc::Receiver<Request>,
     inbox_open: bool,
     /// A request taken from the inbox that did not fit yet.
@@ -309,12 +318,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         }
     }
 
+    /// Makes room for a read when less than a quarter of [`READ_CHUNK`] is
+    /// left: in place when nothing taken from the buffer is alive any more,
+    /// else in a spare whose views are all gone (the partial message moves
+    /// along), else in a new buffer while there are fewer than [`SPARES`].
+    /// Every buffer has the same capacity, so any spare fits.
+    fn make_room(&mut self) {
+        if self.input.capacity() - self.input.len() >= READ_CHUNK / 4 {
+            return;
+        }
+        let room = READ_CHUNK / 2;
+        if self.input.try_reclaim(room) {
+            return;
+        }
+        let needed = self.input.len() + room;
+        let next = match self.spares.iter_mut().position(|spare| spare.try_reclaim(needed)) {
+            Some(i) => self.spares.swap_remove(i),
+            None if self.spares.len() < SPARES && needed <= READ_CHUNK => BytesMut::with_capacity(READ_CHUNK),
+            None => return self.input.reserve(READ_CHUNK),
+        };
+        let mut old = std::mem::replace(&mut self.input, next);
+        self.input.extend_from_slice(&old);
+        old.clear();
+        self.spares.push(old);
+    }
+
     /// Reads whatever the socket has right now; `false` when nothing (or
     /// the end, which the next wait reports).
     fn read_ready(&mut self, cx: &mut Context<'_>) -> Result<bool, ClientError> {
-        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
-            self.input.reserve(READ_CHUNK);
-        }
+        self.make_room();
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.input) {
             Poll::Ready(Ok(n)) => Ok(n > 0),
             Poll::Ready(Err(e)) => Err(e.into()),
@@ -335,9 +367,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 Poll::Pending => {}
             }
         }
-        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
-            self.input.reserve(READ_CHUNK);
-        }
+        self.make_room();
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.input) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Ok(Wake::Eof)),
             Poll::Ready(Ok(_)) => return Poll::Ready(Ok(Wake::Read)),
@@ -547,6 +577,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         // refused before its bytes are buffered.
         let step = self.frontend.handle_input(&self.input)?;
         debug_assert!(step.event.is_none() && step.consumed == 0, "dispatch left an event");
+        if self.pending.is_empty() {
+            // Nothing in flight: an idle connection keeps one buffer.
+            self.spares.clear();
+        }
         Ok(())
     }
 
