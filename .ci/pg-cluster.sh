@@ -9,12 +9,14 @@
 #
 # Exports POSTWIRE_PG_PORT, _HOST, _SOCKET_DIR (the cluster without TLS),
 # POSTWIRE_PG_TLS_PORT (the one with TLS; its Unix socket is in the same
-# directory) and POSTWIRE_PG_SSL_ROOT_CERT.
+# directory), POSTWIRE_PG_SSL_ROOT_CERT, and POSTWIRE_PG_SSL_CLIENT_CERT and
+# _KEY (fe_cert's certificate and key).
 #
 # Roles (see frontend_real_server.rs): fe_trust (trust, superuser, owns
 # database fe), fe_pass 'plain-secret' (password), fe_md5 'md5-secret'
 # (md5, stored as md5), fe_scram 'scram-secret' (scram-sha-256), fe_tls
-# 'tls-secret' (scram-sha-256 over TLS only: hostssl, and hostnossl reject).
+# 'tls-secret' (scram-sha-256 over TLS only: hostssl, and hostnossl reject),
+# fe_cert (TLS client certificate: `cert`, its certificate and key in DIR/ssl).
 # TLS: a throwaway CA and a server certificate for localhost and 127.0.0.1
 # (ECDSA P-256, made with openssl) in DIR/ssl. Needs root (the server runs as user `postgres`)
 # or the postgres user itself.
@@ -50,6 +52,7 @@ host all fe_pass 127.0.0.1/32 password
 host all fe_md5 127.0.0.1/32 md5
 host all fe_scram 127.0.0.1/32 scram-sha-256
 hostssl all fe_tls 127.0.0.1/32 scram-sha-256
+hostssl all fe_cert 127.0.0.1/32 cert
 hostnossl all fe_tls 127.0.0.1/32 reject
 HBA
     cat >>"$dir/data/postgresql.conf" <<CONF
@@ -71,9 +74,16 @@ CONF
         "keyUsage = critical, digitalSignature" "extendedKeyUsage = serverAuth" >"$ssl/server.ext"
     openssl x509 -req -in "$ssl/server.csr" -CA "$ssl/ca.crt" -CAkey "$ssl/ca.key" -CAcreateserial -days 7 \
         -extfile "$ssl/server.ext" -out "$ssl/server.crt" 2>/dev/null
-    chmod 600 "$ssl/server.key"
+    # A client certificate for the role fe_cert (`cert` authentication).
+    openssl req "${p256[@]}" -subj "/CN=fe_cert" -keyout "$ssl/fe_cert.key" -out "$ssl/fe_cert.csr" 2>/dev/null
+    printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+        "extendedKeyUsage = clientAuth" >"$ssl/client.ext"
+    openssl x509 -req -in "$ssl/fe_cert.csr" -CA "$ssl/ca.crt" -CAkey "$ssl/ca.key" -CAcreateserial -days 7 \
+        -extfile "$ssl/client.ext" -out "$ssl/fe_cert.crt" 2>/dev/null
+    chmod 600 "$ssl/server.key" "$ssl/fe_cert.key"
     [ "$(id -u)" = 0 ] && chown -R postgres: "$ssl"
-    printf '%s\n' "port = $tls_port" "ssl = on" "ssl_cert_file = '$ssl/server.crt'" "ssl_key_file = '$ssl/server.key'" |
+    printf '%s\n' "port = $tls_port" "ssl = on" "ssl_cert_file = '$ssl/server.crt'" "ssl_key_file = '$ssl/server.key'" \
+        "ssl_ca_file = '$ssl/ca.crt'" |
         as_pg tee -a "$dir/tls/postgresql.conf" >/dev/null
 
     for cluster in "data $port server.log" "tls $tls_port tls.log"; do
@@ -87,13 +97,15 @@ SET password_encryption = 'scram-sha-256';
 CREATE ROLE fe_pass LOGIN PASSWORD 'plain-secret';
 CREATE ROLE fe_scram LOGIN PASSWORD 'scram-secret';
 CREATE ROLE fe_tls LOGIN PASSWORD 'tls-secret';
+CREATE ROLE fe_cert LOGIN;
 SET password_encryption = 'md5';
 CREATE ROLE fe_md5 LOGIN PASSWORD 'md5-secret';
 SQL
         sql -d fe -c "GRANT ALL ON SCHEMA public TO public" >/dev/null
     done
     echo "export POSTWIRE_PG_PORT=$port POSTWIRE_PG_HOST=127.0.0.1 POSTWIRE_PG_SOCKET_DIR=$dir" \
-        "POSTWIRE_PG_TLS_PORT=$tls_port POSTWIRE_PG_SSL_ROOT_CERT=$ssl/ca.crt"
+        "POSTWIRE_PG_TLS_PORT=$tls_port POSTWIRE_PG_SSL_ROOT_CERT=$ssl/ca.crt" \
+        "POSTWIRE_PG_SSL_CLIENT_CERT=$ssl/fe_cert.crt POSTWIRE_PG_SSL_CLIENT_KEY=$ssl/fe_cert.key"
     ;;
 *)
     echo "usage: $0 start|stop DIR" >&2

@@ -363,6 +363,9 @@ struct RealServers {
     tls_port: u16,
     /// The CA of the TLS cluster's certificate.
     ca: PathBuf,
+    /// The role fe_cert's client certificate and key.
+    client_cert: PathBuf,
+    client_key: PathBuf,
 }
 
 /// The real clusters, or `None` (with a message) when `.ci/pg-cluster.sh`
@@ -377,7 +380,13 @@ fn real_servers() -> Option<RealServers> {
             .unwrap_or_else(|_| panic!("POSTWIRE_PG_PORT is set but {name} is not: use .ci/pg-cluster.sh"))
     };
     let tls_port = var("POSTWIRE_PG_TLS_PORT").parse().expect("POSTWIRE_PG_TLS_PORT is a port number");
-    Some(RealServers { plain_port, tls_port, ca: var("POSTWIRE_PG_SSL_ROOT_CERT").into() })
+    Some(RealServers {
+        plain_port,
+        tls_port,
+        ca: var("POSTWIRE_PG_SSL_ROOT_CERT").into(),
+        client_cert: var("POSTWIRE_PG_SSL_CLIENT_CERT").into(),
+        client_key: var("POSTWIRE_PG_SSL_CLIENT_KEY").into(),
+    })
 }
 
 async fn uses_tls(client: &Client) -> bool {
@@ -386,7 +395,7 @@ async fn uses_tls(client: &Client) -> bool {
 
 #[tokio::test]
 async fn sslmodes_against_a_real_postgresql() {
-    let Some(RealServers { plain_port, tls_port: port, ca }) = real_servers() else { return };
+    let Some(RealServers { plain_port, tls_port: port, ca, .. }) = real_servers() else { return };
     let tls_only = settings(port, "fe_tls", "tls-secret", "fe");
 
     let client = connect(&tls_only.clone().with_ssl_mode(SslMode::Require)).await.expect("require");
@@ -430,6 +439,40 @@ async fn sslmodes_against_a_real_postgresql() {
     let client = connect(&ClientConfig::from_url(&url).unwrap()).await.expect("URL settings");
     assert!(uses_tls(&client).await);
     assert_eq!(one(&client, "SHOW application_name").await, "tls-url");
+}
+
+#[tokio::test]
+async fn client_certificate_login_to_a_real_postgresql() {
+    let Some(RealServers { tls_port: port, ca, client_cert, client_key, .. }) = real_servers() else { return };
+    // `cert` authentication: the certificate's CN is the role; no password.
+    let without = settings(port, "fe_cert", "", "fe").with_ssl_mode(SslMode::VerifyFull).with_ssl_root_cert(&ca);
+    let with = without.clone().with_ssl_client_cert(&client_cert, &client_key);
+    let client = connect(&with).await.expect("a certificate login");
+    assert_eq!(one(&client, "SELECT current_user").await, "fe_cert");
+    assert!(uses_tls(&client).await);
+    // From a URL too.
+    let url = format!(
+        "postgres://fe_cert@localhost:{port}/fe?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={}&sslcert={}&sslkey={}",
+        ca.display(),
+        client_cert.display(),
+        client_key.display()
+    );
+    let client = connect(&ClientConfig::from_url(&url).unwrap()).await.expect("a certificate login from a URL");
+    assert_eq!(one(&client, "SELECT current_user").await, "fe_cert");
+
+    // Without a certificate the server refuses the role (FATAL 28000).
+    let err = connect(&without).await.expect_err("no certificate");
+    assert_eq!(err.code(), Some("28000"), "{err}");
+    // The certificate names fe_cert: it does not log in as another role.
+    let err = connect(&with.clone().with_user("fe_tls")).await.expect_err("another role");
+    assert!(err.code().is_some(), "{err}");
+    // A certificate without its key, or a key that is not one, is a
+    // configuration error before any connection.
+    let mut half = with.clone();
+    half.ssl_key = None;
+    assert!(matches!(connect(&half).await, Err(ClientError::Config(_))));
+    let wrong_key = with.with_ssl_client_cert(&client_cert, &client_cert);
+    assert!(matches!(connect(&wrong_key).await, Err(ClientError::Config(_))));
 }
 
 #[tokio::test]

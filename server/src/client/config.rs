@@ -104,6 +104,12 @@ pub struct ClientConfig {
     /// A PEM file of trusted CA certificates (libpq's `sslrootcert`). For
     /// `verify-ca`/`verify-full` it defaults to `~/.postgresql/root.crt`.
     pub ssl_root_cert: Option<PathBuf>,
+    /// A PEM file with the client's certificate chain (libpq's `sslcert`),
+    /// sent when the server asks for one (`cert` authentication, or
+    /// `clientcert=verify-ca|verify-full` in `pg_hba.conf`). Needs `ssl_key`.
+    pub ssl_cert: Option<PathBuf>,
+    /// The PEM file with that certificate's private key (libpq's `sslkey`).
+    pub ssl_key: Option<PathBuf>,
     /// SSLRequest first, or direct TLS.
     pub ssl_negotiation: SslNegotiation,
     /// Whether SCRAM must, may or must not bind to the TLS channel
@@ -140,6 +146,8 @@ impl Default for ClientConfig {
             application_name: None,
             ssl_mode: SslMode::Prefer,
             ssl_root_cert: None,
+            ssl_cert: None,
+            ssl_key: None,
             ssl_negotiation: SslNegotiation::Postgres,
             channel_binding: ChannelBinding::Prefer,
             connect_timeout: None,
@@ -164,6 +172,8 @@ impl std::fmt::Debug for ClientConfig {
             .field("application_name", &self.application_name)
             .field("ssl_mode", &self.ssl_mode)
             .field("ssl_root_cert", &self.ssl_root_cert)
+            .field("ssl_cert", &self.ssl_cert)
+            .field("ssl_key", &self.ssl_key)
             .field("ssl_negotiation", &self.ssl_negotiation)
             .field("channel_binding", &self.channel_binding)
             .field("connect_timeout", &self.connect_timeout)
@@ -187,6 +197,8 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("PGAPPNAME", "application_name"),
     ("PGSSLMODE", "sslmode"),
     ("PGSSLROOTCERT", "sslrootcert"),
+    ("PGSSLCERT", "sslcert"),
+    ("PGSSLKEY", "sslkey"),
     ("PGSSLNEGOTIATION", "sslnegotiation"),
     ("PGCHANNELBINDING", "channel_binding"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
@@ -198,8 +210,8 @@ impl ClientConfig {
     /// Settings from a `postgres://user:password@host:port/database?key=value`
     /// URL (`postgresql://` too), on top of [`ClientConfig::from_env`]. Query
     /// keys are libpq's: `host`, `hostaddr`, `port`, `user`, `password`,
-    /// `dbname`, `application_name`, `sslmode`, `sslrootcert`,
-    /// `sslnegotiation`, `channel_binding`, `connect_timeout`,
+    /// `dbname`, `application_name`, `sslmode`, `sslrootcert`, `sslcert`,
+    /// `sslkey`, `sslnegotiation`, `channel_binding`, `connect_timeout`,
     /// `min_protocol_version`, `max_protocol_version`, plus
     /// `max_scram_iterations`; an unknown key is an error, as in libpq.
     pub fn from_url(url: &str) -> Result<Self, ClientError> {
@@ -208,7 +220,7 @@ impl ClientConfig {
 
     /// Settings from libpq's environment variables (`PGHOST`, `PGHOSTADDR`,
     /// `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`,
-    /// `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLNEGOTIATION`, `PGCHANNELBINDING`,
+    /// `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLNEGOTIATION`, `PGCHANNELBINDING`,
     /// `PGCONNECT_TIMEOUT`, `PGMINPROTOCOLVERSION`, `PGMAXPROTOCOLVERSION`)
     /// over libpq's defaults (localhost, 5432, the OS user). An invalid value
     /// is an error rather than ignored, so a misspelled `PGSSLMODE` cannot
@@ -272,6 +284,8 @@ impl ClientConfig {
             "application_name" => self.application_name = Some(value.to_owned()),
             "sslmode" => self.ssl_mode = value.parse()?,
             "sslrootcert" => self.ssl_root_cert = Some(value.into()),
+            "sslcert" => self.ssl_cert = Some(value.into()),
+            "sslkey" => self.ssl_key = Some(value.into()),
             "sslnegotiation" => self.ssl_negotiation = value.parse()?,
             "channel_binding" => self.channel_binding = parse_channel_binding(value)?,
             "connect_timeout" => self.connect_timeout = parse_connect_timeout(value)?,
@@ -337,6 +351,14 @@ impl ClientConfig {
         self
     }
 
+    /// Sets the client certificate chain and its key ([`ssl_cert`](Self::ssl_cert),
+    /// [`ssl_key`](Self::ssl_key)), both PEM files.
+    pub fn with_ssl_client_cert(mut self, cert_file: impl Into<PathBuf>, key_file: impl Into<PathBuf>) -> Self {
+        self.ssl_cert = Some(cert_file.into());
+        self.ssl_key = Some(key_file.into());
+        self
+    }
+
     /// Sets [`ssl_negotiation`](Self::ssl_negotiation).
     pub fn with_ssl_negotiation(mut self, negotiation: SslNegotiation) -> Self {
         self.ssl_negotiation = negotiation;
@@ -382,6 +404,9 @@ impl ClientConfig {
                 "min_protocol_version {} is above max_protocol_version {}",
                 self.min_protocol_version, self.max_protocol_version
             )));
+        }
+        if self.ssl_cert.is_some() != self.ssl_key.is_some() {
+            return Err(ClientError::Config("sslcert and sslkey go together: set both or neither".into()));
         }
         let known = [ProtocolVersion::V3_0, ProtocolVersion::V3_2];
         if !known.contains(&self.min_protocol_version) || !known.contains(&self.max_protocol_version) {
@@ -457,12 +482,15 @@ mod tests {
             .unwrap()
             .with_url(
                 "postgres://u@db.example/d?sslmode=verify-full&sslrootcert=/ca.pem&sslnegotiation=direct\
+                 &sslcert=/me.crt&sslkey=/me.key\
                  &channel_binding=require&connect_timeout=7&hostaddr=127.0.0.1&port=6000\
                  &min_protocol_version=3.2&max_protocol_version=latest&max_scram_iterations=9000&dbname=other",
             )
             .unwrap();
         assert_eq!(c.ssl_mode, SslMode::VerifyFull);
         assert_eq!(c.ssl_root_cert.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert_eq!(c.ssl_cert.as_deref(), Some(std::path::Path::new("/me.crt")));
+        assert_eq!(c.ssl_key.as_deref(), Some(std::path::Path::new("/me.key")));
         assert_eq!(c.ssl_negotiation, SslNegotiation::Direct);
         assert_eq!(c.channel_binding, ChannelBinding::Require);
         assert_eq!(c.connect_timeout, Some(Duration::from_secs(7)));

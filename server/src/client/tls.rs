@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -83,12 +83,20 @@ fn rustls_config(config: &ClientConfig) -> Result<rustls::ClientConfig, ClientEr
         check_host: config.ssl_mode == SslMode::VerifyFull,
         algorithms: provider.signature_verification_algorithms,
     };
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Tls(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut tls = match (&config.ssl_cert, &config.ssl_key) {
+        (Some(cert), Some(key)) => {
+            let (chain, key) = load_identity(cert, key)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| ClientError::Config(format!("sslcert/sslkey: {e}")))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
     // libpq 17 offers ALPN on every TLS connection; older servers ignore it.
     tls.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
     Ok(tls)
@@ -98,6 +106,22 @@ fn rustls_config(config: &ClientConfig) -> Result<rustls::ClientConfig, ClientEr
 fn default_root_cert() -> Option<PathBuf> {
     let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
     Some(PathBuf::from(home).join(".postgresql").join("root.crt"))
+}
+
+/// The client certificate chain (`sslcert`) and its private key (`sslkey`).
+fn load_identity(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ClientError> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ClientError::Config(format!("sslcert {}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(ClientError::Config(format!("sslcert {}: no certificate in the file", cert.display())));
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| ClientError::Config(format!("sslkey {}: {e}", key.display())))?;
+    Ok((chain, key))
 }
 
 fn load_roots(path: &std::path::Path) -> Result<RootCertStore, ClientError> {
