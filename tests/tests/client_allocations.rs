@@ -4,41 +4,13 @@
 //! a counting global allocator around a 100,000-row result from the real
 //! cluster (skipped without it).
 
-// A global allocator is an unsafe trait: this one only counts and forwards.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use postwire_server::client::connect;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 mod real_pg;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter is the only addition.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
 const ROWS: u64 = 100_000;
 const SQL: &str = "SELECT g, 'name ' || g, 'the quick brown fox', g::int8 * 1000003, g % 3 = 0, g * 0.25::float8 \
@@ -52,14 +24,15 @@ async fn a_streamed_result_allocates_nothing_per_row() {
     let mut rows = client.query_stream(SQL, &[]).await.unwrap();
     while rows.next().await.unwrap().is_some() {}
 
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let region = Region::new(GLOBAL);
     let mut rows = client.query_stream(SQL, &[]).await.unwrap();
     let (mut n, mut sum) = (0u64, 0i64);
     while let Some(row) = rows.next().await.unwrap() {
         sum += i64::from(row.get::<i32>(0).unwrap().unwrap());
         n += 1;
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let change = region.change();
+    let allocations = change.allocations + change.reallocations;
     assert_eq!((n, sum), (ROWS, (1..=100_000).sum::<i64>()));
     // Per query: the request, the stream's channel and the read buffers it
     // cycles through (17 when written); none per row or per read. Before the

@@ -5,8 +5,6 @@
 //! postwire-client-bench <port>    # user fe_trust, database fe, on 127.0.0.1
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{TryStreamExt, future};
@@ -15,31 +13,11 @@ use postwire_server::client::{Client, ClientConfig, SslMode, connect};
 use sqlx::Connection as _;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 /// Counts every allocation in the process (all threads).
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
 const QUERIES: i32 = 10_000;
 const ROWS: usize = 100_000;
@@ -347,12 +325,13 @@ async fn main() {
     }
 
     // 3. Allocations per streamed row (whole process, all threads).
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let allocations = |change: stats_alloc::Stats| (change.allocations + change.reallocations) as f64 / ROWS as f64;
+    let region = Region::new(GLOBAL);
     postwire_stream(&ours).await;
-    let pw_allocs = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROWS as f64;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let pw_allocs = allocations(region.change());
+    let region = Region::new(GLOBAL);
     tokio_postgres_stream(&theirs, &rows_statement).await;
-    let tp_allocs = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROWS as f64;
+    let tp_allocs = allocations(region.change());
 
     println!(
         "| workload (best of {RUNS} rounds) | postwire | tokio-postgres (sqlx where named) | ratio | client CPU per unit: postwire / other |"
