@@ -1,6 +1,7 @@
 //! `client::Pool` over postwire's in-process loopback: reuse (LIFO),
 //! the size limit, waiters in arrival order, the acquire timeout, checks on
-//! checkout (closed, mid-transaction, long idle, expired), connect failures,
+//! checkout (closed, mid-transaction, long idle, expired), expired idle
+//! connections closed in the background, connect failures,
 //! and connecting with no lock held.
 
 mod real_pg;
@@ -191,6 +192,33 @@ async fn expired_connections_are_replaced() {
     assert_eq!(pool.status(), PoolStatus { size: 1, idle: 0, waiting: 0 });
     client.discard();
     assert_eq!(pool.status(), PoolStatus { size: 0, idle: 0, waiting: 0 });
+}
+
+#[tokio::test]
+async fn expired_idle_connections_are_closed_in_the_background() {
+    let (server, _) = recording::server();
+    let config = PoolConfig { idle_timeout: Some(Duration::from_millis(50)), ..pool_config(3) };
+    let pool = pool_on(&server, config);
+    let (a, b) = (get(&pool).await, get(&pool).await);
+    assert_eq!(server.active_sessions(), 2);
+    drop((a, b));
+    assert_eq!(pool.status(), PoolStatus { size: 2, idle: 2, waiting: 0 });
+    // Nobody calls get: the pool's own task closes them.
+    for _ in 0..1000 {
+        if pool.status().size == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(pool.status(), PoolStatus { size: 0, idle: 0, waiting: 0 });
+    // Closed, not merely forgotten: the server sees the sessions end.
+    tokio::time::timeout(LIMIT, async {
+        while server.active_sessions() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the sessions end");
 }
 
 #[tokio::test]

@@ -28,7 +28,9 @@ pub struct PoolConfig {
     pub acquire_timeout: Option<Duration>,
     /// Connections older than this are closed instead of reused.
     pub max_lifetime: Option<Duration>,
-    /// Connections idle longer than this are closed instead of reused.
+    /// Connections idle longer than this are closed instead of reused. With
+    /// this or `max_lifetime`, a pool made inside a tokio runtime also
+    /// closes expired idle connections in the background.
     pub idle_timeout: Option<Duration>,
     /// Connections idle longer than this are sent an empty query before
     /// they are handed out, and closed if it fails; `None` skips the check.
@@ -192,7 +194,7 @@ impl Pool {
         Fut: Future<Output = Result<Client, ClientError>> + Send + 'static,
     {
         let max_size = pool.max_size.max(1);
-        Pool {
+        let pool = Pool {
             shared: Arc::new(Shared {
                 connector: Box::new(move || Box::pin(connect())),
                 config: PoolConfig { max_size, ..pool },
@@ -202,7 +204,29 @@ impl Pool {
                 waiting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(0),
             }),
-        }
+        };
+        pool.start_reaper();
+        pool
+    }
+
+    /// With an idle timeout or a lifetime, and inside a tokio runtime: a
+    /// task that closes expired idle connections even when nobody calls
+    /// [`get`](Self::get). It holds the pool weakly and ends with it.
+    fn start_reaper(&self) {
+        let config = &self.shared.config;
+        let Some(limit) = [config.idle_timeout, config.max_lifetime].into_iter().flatten().min() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let period = (limit / 2).clamp(Duration::from_millis(10), Duration::from_secs(30));
+        let pool = Arc::downgrade(&self.shared);
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(shared) = pool.upgrade() else { return };
+                shared.close_expired();
+            }
+        });
     }
 
     /// A connection: the most recently returned idle one that passes its
@@ -254,16 +278,26 @@ impl Shared {
     /// The most recently returned idle connection, after dropping those
     /// past their idle timeout or lifetime.
     fn take_idle(&self) -> Option<Idle> {
-        let (taken, expired) = {
+        self.close_expired_then(|idle| idle.pop())
+    }
+
+    /// Closes the idle connections past their idle timeout or lifetime.
+    fn close_expired(&self) {
+        self.close_expired_then(|_| ());
+    }
+
+    /// Drops the expired idle connections, then runs `then` on the rest
+    /// under the same lock; the expired ones are closed outside it.
+    fn close_expired_then<T>(&self, then: impl FnOnce(&mut Vec<Idle>) -> T) -> T {
+        let (result, expired) = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let (expired, kept): (Vec<Idle>, Vec<Idle>) = idle.drain(..).partition(|i| self.expired(i, now));
             *idle = kept;
-            (idle.pop(), expired)
+            (then(&mut idle), expired)
         };
-        // Closed here, outside the lock.
         drop(expired);
-        taken
+        result
     }
 
     fn expired(&self, idle: &Idle, now: Instant) -> bool {
