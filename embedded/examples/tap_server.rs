@@ -16,11 +16,11 @@ use embassy_net_tuntap::TunTapDevice;
 use postwire_codec::auth::scram::ScramVerifier;
 use postwire_codec::{EncodeError, oid};
 use postwire_embedded::{
-    Config, ConnectionBuffers, Credentials, EmbassyTimer, RowWriter, Table, User, listen_and_serve,
+    Config, ConnectionBuffers, ConnectionSlot, Credentials, EmbassyTimer, RowWriter, Table, User, serve_concurrently,
 };
 use static_cell::StaticCell;
 
-/// Connections served at once: one task each.
+/// Connections served at once.
 const TASKS: usize = 4;
 const PORT: u16 = 5432;
 
@@ -37,32 +37,32 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
     runner.run().await
 }
 
-#[embassy_executor::task(pool_size = TASKS)]
-async fn pg_task(stack: Stack<'static>, index: usize, config: &'static Config<'static>, rows: &'static [Reading]) -> ! {
-    let mut rx = [0u8; 4096];
-    let mut tx = [0u8; 4096];
-    let mut buffers = ConnectionBuffers::<2048, 2048>::new();
-    let mut table = Table::new(
-        "readings",
-        &[("id", oid::INT4), ("place", oid::TEXT), ("celsius", oid::FLOAT8)],
-        rows,
-        write_reading,
-    );
-    let mut rng = rand::rng();
-    let first_process_id = (index as i32 + 1) << 20;
-    listen_and_serve(
-        stack,
-        PORT,
-        &mut rx,
-        &mut tx,
-        &mut buffers,
-        config,
-        &mut table,
-        &mut EmbassyTimer,
-        &mut rng,
-        first_process_id,
-    )
-    .await
+/// All the connections, served from one task by `serve_concurrently`.
+#[embassy_executor::task]
+async fn pg_task(stack: Stack<'static>, config: &'static Config<'static>, rows: &'static [Reading]) -> ! {
+    let mut rx = [[0u8; 4096]; TASKS];
+    let mut tx = [[0u8; 4096]; TASKS];
+    let mut buffers: [ConnectionBuffers<2048, 2048>; TASKS] = core::array::from_fn(|_| ConnectionBuffers::new());
+    let table = || {
+        Table::new(
+            "readings",
+            &[("id", oid::INT4), ("place", oid::TEXT), ("celsius", oid::FLOAT8)],
+            rows,
+            write_reading,
+        )
+    };
+    let mut rx = rx.iter_mut();
+    let mut tx = tx.iter_mut();
+    let mut buffers = buffers.iter_mut();
+    let mut slots: [_; TASKS] = core::array::from_fn(|_| ConnectionSlot {
+        rx: rx.next().expect("one per slot"),
+        tx: tx.next().expect("one per slot"),
+        buffers: buffers.next().expect("one per slot"),
+        handler: table(),
+        timer: EmbassyTimer,
+        rng: rand::rng(),
+    });
+    serve_concurrently(stack, PORT, config, &mut slots).await
 }
 
 #[embassy_executor::main]
@@ -91,8 +91,6 @@ async fn main(spawner: Spawner) {
     let rows: Vec<Reading> =
         (0..10_000).map(|i| (i, places[i as usize % 4], 15.0 + f64::from(i % 100) / 10.0)).collect();
     let rows: &'static [Reading] = rows.leak();
-    for index in 0..TASKS {
-        spawner.spawn(pg_task(stack, index, config, rows).expect("pg task"));
-    }
+    spawner.spawn(pg_task(stack, config, rows).expect("pg task"));
     println!("listening on {address} port {PORT} ({TASKS} connections)");
 }

@@ -24,7 +24,12 @@
 //! # }
 //! ```
 //!
-//! Features: `embassy-net` (the TCP accept loop), `embassy-time` (timeouts
+//! With an `embassy-net` stack, [`serve_concurrently`] serves `N` clients at
+//! once from one task (`N` a const generic, one [`ConnectionSlot`] of
+//! caller-owned buffers each); [`listen_and_serve`] is one such loop, to run
+//! from a task of its own.
+//!
+//! Features: `embassy-net` (the TCP accept loops), `embassy-time` (timeouts
 //! with `embassy-time`), `defmt` (logging and `defmt::Format` on errors).
 #![no_std]
 
@@ -42,7 +47,7 @@ pub use config::{Config, Credentials, User};
 pub use conn::{ConnectionBuffers, Error, PORTALS, STATEMENTS, serve_connection};
 pub use handler::{Description, Handler, QueryError, RowWriter, Rows, Tag};
 #[cfg(feature = "embassy-net")]
-pub use net::listen_and_serve;
+pub use net::{ConnectionSlot, listen_and_serve, serve_concurrently};
 pub use params::Params;
 pub use table::{MAX_TABLE_COLUMNS, Table};
 #[cfg(feature = "embassy-time")]
