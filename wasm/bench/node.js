@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 
 const t0 = performance.now();
 const { MockServer } = await import('../pkg/index.js');
+const tOurs = performance.now();
 const { Client } = await import('@neondatabase/serverless');
 const tImported = performance.now();
 const url = 'postgresql://alice:pw@mock.local/app';
@@ -18,11 +19,22 @@ async function connect(server, coalesceWrites = false) {
 }
 
 const server = new MockServer();
+const tServer = performance.now();
 const rows = Array.from({ length: 10_000 }, (_, i) => [i, `name ${i}`, i * 0.5, i % 2 === 0]);
 server.when('SELECT * FROM big').reply({ columns: ['id', 'name', 'score', 'even'], rows });
+const tRules = performance.now();
 const client = await connect(server);
+const tConnect = performance.now();
 await client.query('SELECT 1');
 const coldStartMs = performance.now() - t0;
+const parts = {
+  importOurs: tOurs - t0,
+  importNeon: tImported - tOurs,
+  newMockServer: tServer - tImported,
+  rules: tRules - tServer,
+  connect: tConnect - tRules,
+  firstQuery: performance.now() - tConnect,
+};
 for (let i = 0; i < 500; i++) await client.query('SELECT 1');
 const n = 5000;
 let t = performance.now();
@@ -39,4 +51,4 @@ t = performance.now();
 for (let i = 0; i < reps; i++) await client.query('SELECT * FROM big');
 const bigQueryMs = (performance.now() - t) / reps;
 await client.end();
-console.log(JSON.stringify({ coldStartMs, importMs: tImported - t0, select1Ms, select1CoalescedMs, bigQueryMs, rowsPerSecond: Math.round(10_000 / (bigQueryMs / 1000)) }));
+console.log(JSON.stringify({ coldStartMs, parts, importMs: tImported - t0, select1Ms, select1CoalescedMs, bigQueryMs, rowsPerSecond: Math.round(10_000 / (bigQueryMs / 1000)) }));

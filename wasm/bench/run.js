@@ -23,6 +23,12 @@ console.log(
     `SELECT 1 ${fmt(node.select1Ms * 1000)} µs (coalesceWrites: ${fmt(node.select1CoalescedMs * 1000)} µs), ` +
     `10,000 rows ${fmt(node.bigQueryMs)} ms (${node.rowsPerSecond.toLocaleString('en')} rows/s)`,
 );
+console.log(
+  '  cold start parts: ' +
+    Object.entries(node.parts)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', '),
+);
 
 if (existsSync(chromiumPath)) {
   const { results, errors } = await runPage('#bench', { copyWasm: true });
@@ -31,6 +37,22 @@ if (existsSync(chromiumPath)) {
     `chromium: cold start ${fmt(results.coldStartMs)} ms (import ${fmt(results.importMs)} ms), ` +
       `SELECT 1 ${fmt(results.select1Ms * 1000)} µs (coalesceWrites: ${fmt(results.select1CoalescedMs * 1000)} µs), ` +
       `10,000 rows ${fmt(results.bigQueryMs)} ms (${results.rowsPerSecond.toLocaleString('en')} rows/s)`,
+  );
+  console.log(
+    `  neon alone (a WebSocket replaying recorded answers, no server): SELECT 1 ${fmt(results.replaySelect1Ms * 1000)} µs`,
+  );
+  // Where the cold start went (ms from the import() call): the fetches
+  // (resource timing), wasm compile and instantiate, then each step.
+  const p = results.parts;
+  const span = (s) => (s ? `${fmt(s.start)}→${fmt(s.end)}` : '-');
+  const fetches = Object.entries(p)
+    .filter(([k]) => k.startsWith('fetch ') || k === 'wasmFetch')
+    .map(([k, v]) => `${k} ${span(v)} (first byte ${fmt(v.firstByte)})`);
+  console.log(
+    `  cold start parts: ${fetches.join(', ')}, ` +
+      `${p.wasmCalls.map((c) => `${c.name} ${span(c)}`).join(', ')}; ` +
+      `import ${fmt(p.import)}, new MockServer ${fmt(p.newMockServer)}, connect ${fmt(p.connect)}, ` +
+      `first SELECT 1 ${fmt(p.firstQuery)}; before the clock (page, neon's bundle) ${fmt(p.beforeClock)}`,
   );
 }
 

@@ -18,8 +18,10 @@ export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * Runs the page with `hash` (`#checks` or `#bench`) and returns its
  * `window.results`. With `copyWasm`, the .wasm is served next to the bundle
  * (fetched and compiled while streaming); without, the inlined copy is used.
+ * With `profile`, V8's sampling CPU profile of the page (DevTools protocol) is
+ * returned as `profile` too.
  */
-export async function runPage(hash, { copyWasm = false } = {}) {
+export async function runPage(hash, { copyWasm = false, profile = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'postwire-page-'));
   await esbuild.build({
     entryPoints: [join(here, 'page.js')],
@@ -54,9 +56,18 @@ export async function runPage(hash, { copyWasm = false } = {}) {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    if (process.env.PAGE_CONSOLE) page.on('console', (m) => console.error('page:', m.text()));
+    let cdp;
+    if (profile) {
+      cdp = await page.context().newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+      await cdp.send('Profiler.start');
+    }
     await page.goto(`http://127.0.0.1:${http.address().port}/${hash}`);
-    await page.waitForFunction(() => window.results !== undefined, null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.results !== undefined, null, { timeout: Number(process.env.PAGE_TIMEOUT ?? 120_000) });
     const results = await page.evaluate(() => window.results);
+    if (cdp) return { results, errors, profile: (await cdp.send('Profiler.stop')).profile };
     return { results, errors };
   } finally {
     await browser.close();

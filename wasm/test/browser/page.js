@@ -74,17 +74,141 @@ async function bench(MockServer, coldStartMs, importMs) {
   return { coldStartMs, importMs, select1Ms, select1CoalescedMs, rowsPerSecond: Math.round(10_000 / (bigMs / 1000)), bigQueryMs: bigMs };
 }
 
+/**
+ * Wraps WebAssembly's compile and instantiate entry points to time them (the
+ * bench only): returns the spans recorded, in ms since navigation start.
+ */
+function timeWasmCalls() {
+  const spans = [];
+  for (const name of ['compile', 'compileStreaming', 'instantiate', 'instantiateStreaming']) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = async function (...args) {
+      const start = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        spans.push({ name, start, end: performance.now() });
+      }
+    };
+  }
+  return spans;
+}
+
+/** The cold start, split into its parts (ms). */
+function breakdown(t0, marks, wasmSpans) {
+  const out = {};
+  for (const e of performance.getEntriesByType('resource')) {
+    if (e.startTime < t0) continue;
+    const key = e.name.endsWith('.wasm') ? 'wasmFetch' : `fetch ${e.name.split('/').pop()}`;
+    out[key] = { start: e.startTime - t0, firstByte: e.responseStart - t0, end: e.responseEnd - t0, bytes: e.encodedBodySize };
+  }
+  out.wasmCalls = wasmSpans.map((s) => ({ name: s.name, start: s.start - t0, end: s.end - t0 }));
+  let last = t0;
+  for (const [name, t] of marks) {
+    out[name] = t - last;
+    last = t;
+  }
+  // What ran before the clock started: the page, neon's bundle (a static
+  // import of this page) parsed and evaluated.
+  out.beforeClock = t0;
+  return out;
+}
+
 async function main() {
+  const measuring = location.hash !== '#checks';
+  const wasmSpans = measuring ? timeWasmCalls() : [];
   const t0 = performance.now();
   const { MockServer } = await import('postwire-wasm');
-  const importMs = performance.now() - t0;
+  const tImport = performance.now();
+  // neon is a static import of this page: loaded before the clock starts.
+  const importMs = tImport - t0;
+  const server = new MockServer();
+  const tServer = performance.now();
+  const client = await connect(server, 'password', false);
+  const tConnect = performance.now();
+  await client.query('SELECT 1');
+  const tQuery = performance.now();
+  const coldStartMs = tQuery - t0;
+  await client.end();
+  if (!measuring) return checks(MockServer);
+  const parts = breakdown(
+    t0,
+    [
+      ['import', tImport],
+      ['newMockServer', tServer],
+      ['connect', tConnect],
+      ['firstQuery', tQuery],
+    ],
+    wasmSpans,
+  );
+  if (location.hash === '#cold') return { coldStartMs, parts };
+  if (location.hash === '#profile') return profileLoop(MockServer, coldStartMs, parts);
+  return { ...(await bench(MockServer, coldStartMs, importMs)), parts, ...(await replayBaseline(MockServer)) };
+}
+
+/** SELECT 1 in a loop only (bench/profile.js profiles it). */
+async function profileLoop(MockServer, coldStartMs, parts) {
   const server = new MockServer();
   const client = await connect(server, 'password', false);
-  await client.query('SELECT 1');
-  const coldStartMs = performance.now() - t0;
+  const n = 5000;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await client.query('SELECT 1');
+  const select1Ms = (performance.now() - t) / n;
   await client.end();
-  if (location.hash === '#bench') return bench(MockServer, coldStartMs, importMs);
-  return checks(MockServer);
+  return { coldStartMs, parts, select1Ms };
+}
+
+/**
+ * neon's own cost per round trip: a WebSocket that replays the bytes the mock
+ * server sent (recorded first), doing no server work at all, delivered the
+ * same way (a microtask, then a MessageEvent). Its SELECT 1 loop is the floor
+ * for any endpoint neon talks to in this page.
+ */
+async function replayBaseline(MockServer) {
+  const server = new MockServer();
+  // The frames the server sent after each frame the client sent.
+  const script = [];
+  class Recorder extends server.WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => script.at(-1).push(e.data.slice(0)));
+    }
+    send(data) {
+      script.push([]);
+      super.send(data);
+    }
+  }
+  const recorded = await connect({ WebSocket: Recorder }, 'password', false);
+  await recorded.query('SELECT 1');
+  await recorded.query('SELECT 1');
+  await recorded.end();
+  script.pop(); // Terminate
+  const select1 = script.pop();
+  class Replay extends EventTarget {
+    constructor() {
+      super();
+      this.readyState = 0;
+      this.binaryType = 'blob';
+      this.sent = 0;
+      queueMicrotask(() => {
+        this.readyState = 1;
+        this.dispatchEvent(new Event('open'));
+      });
+    }
+    send() {
+      const replies = script[this.sent++] ?? select1;
+      queueMicrotask(() => {
+        for (const data of replies) this.dispatchEvent(new MessageEvent('message', { data: data.slice(0) }));
+      });
+    }
+    close() {}
+  }
+  const client = await connect({ WebSocket: Replay }, 'password', false);
+  for (let i = 0; i < 200; i++) await client.query('SELECT 1');
+  const n = 2000;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await client.query('SELECT 1');
+  return { replaySelect1Ms: (performance.now() - t) / n };
 }
 
 main().then(
