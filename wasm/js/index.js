@@ -162,8 +162,18 @@ export class Rule {
   }
 }
 
+/**
+ * Runs `fn` in a microtask. A resolved promise's `then` rather than
+ * `queueMicrotask`: the same queue, but no trip through the browser's
+ * bindings (measurably cheaper per message in Chromium).
+ */
+const resolved = Promise.resolve();
+const microtask = (fn) => void resolved.then(fn);
+
 /** Request codes from `Session.step()` (0: nothing to do). */
 const QUERY = 1;
+/** The parameters of a simple query (shared, so frozen). */
+const noParams = Object.freeze([]);
 const LOG = 2;
 const NOTIFY = 3;
 const CANCEL = 4;
@@ -211,7 +221,7 @@ class Link {
     this.session.push(bytes);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.runPump);
+      microtask(this.runPump);
     }
   }
 
@@ -252,7 +262,7 @@ class Link {
       switch (request) {
         case QUERY: {
           const params = s.requestParams;
-          const query = { sql: s.requestSql, params: params === undefined ? [] : params, describe: s.requestDescribe };
+          const query = { sql: s.requestSql, params: params === undefined ? noParams : params, describe: s.requestDescribe };
           let outcome;
           this.busy = true;
           try {
@@ -353,7 +363,7 @@ class Link {
       return;
     }
     this.outbox.push(item);
-    if (this.outbox.length === 1) queueMicrotask(this.drainOutbox);
+    if (this.outbox.length === 1) microtask(this.drainOutbox);
   }
 
   deliver(item) {
@@ -631,7 +641,7 @@ function webSocketClass(server) {
       this.#dispatch(type, makeEvent(type, props));
     }
     #dispatch(type, ev) {
-      const handler = this['on' + type];
+      const handler = type === 'message' ? this.onmessage : this['on' + type];
       if (typeof handler === 'function') handler.call(this, ev);
       this.dispatchEvent(ev);
     }

@@ -2,6 +2,7 @@
 // @neondatabase/serverless. `#checks` runs the correctness checks that
 // test/browser.test.js asserts on; `#bench` measures (bench/run.js).
 import { Client, neonConfig } from '@neondatabase/serverless';
+import { startup, password, query } from '../wire.js';
 
 const url = 'postgresql://alice:pw@mock.local/app';
 
@@ -48,6 +49,22 @@ async function checks(MockServer) {
   return out;
 }
 
+/**
+ * The time of one `roundTrip` in a loop, warm: 2,000 first (the JIT tiers
+ * up), then the median of 3 rounds of 2,000.
+ */
+async function loopMs(roundTrip) {
+  const n = 2000;
+  for (let i = 0; i < n; i++) await roundTrip();
+  const rounds = [];
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await roundTrip();
+    rounds.push((performance.now() - t) / n);
+  }
+  return rounds.sort((a, b) => a - b)[1];
+}
+
 async function bench(MockServer, coldStartMs, importMs) {
   const server = new MockServer();
   const rows = Array.from({ length: 10_000 }, (_, i) => [i, `name ${i}`, i * 0.5, i % 2 === 0]);
@@ -60,11 +77,7 @@ async function bench(MockServer, coldStartMs, importMs) {
   const select1CoalescedMs = (performance.now() - t) / 100;
   await coalesced.end();
   const client = await connect(server, 'password', false);
-  for (let i = 0; i < 200; i++) await client.query('SELECT 1');
-  const n = 2000;
-  t = performance.now();
-  for (let i = 0; i < n; i++) await client.query('SELECT 1');
-  const select1Ms = (performance.now() - t) / n;
+  const select1Ms = await loopMs(() => client.query('SELECT 1'));
   await client.query('SELECT * FROM big');
   const reps = 5;
   t = performance.now();
@@ -108,15 +121,25 @@ function breakdown(t0, marks, wasmSpans) {
     out[name] = t - last;
     last = t;
   }
-  // What ran before the clock started: the page, neon's bundle (a static
-  // import of this page) parsed and evaluated.
+  // When the clock started: the page loaded (neon's bundle, a static import
+  // of this page, parsed and evaluated), plus the settling wait.
   out.beforeClock = t0;
   return out;
 }
 
 async function main() {
   const measuring = location.hash !== '#checks';
+  // #cold: the cold start only; #cold-mock: the same without neon; #profile:
+  // the cold start, then SELECT 1 in a loop; #bench: everything.
   const wasmSpans = measuring ? timeWasmCalls() : [];
+  if (measuring) {
+    // The clock starts once the page has loaded and settled (neon's bundle
+    // evaluated, the test driver's setup done), so that the cold start holds
+    // only the package's own work; nothing of it is loaded before import().
+    await new Promise((resolve) => (document.readyState === 'complete' ? resolve() : addEventListener('load', resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if (location.hash === '#cold-mock') return coldMock(wasmSpans);
   const t0 = performance.now();
   const { MockServer } = await import('postwire-wasm');
   const tImport = performance.now();
@@ -146,6 +169,44 @@ async function main() {
   return { ...(await bench(MockServer, coldStartMs, importMs)), parts, ...(await replayBaseline(MockServer)) };
 }
 
+/**
+ * The cold start of the mock alone, without a driver: import(), new
+ * MockServer, a WebSocket, then a login (startup and password) and SELECT 1
+ * written by hand, until its ReadyForQuery.
+ */
+async function coldMock(wasmSpans) {
+  const t0 = performance.now();
+  const { MockServer } = await import('postwire-wasm');
+  const tImport = performance.now();
+  const server = new MockServer();
+  const tServer = performance.now();
+  const ws = new server.WebSocket('ws://mock.local/v2');
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve) => ws.addEventListener('open', resolve));
+  const tOpen = performance.now();
+  let readyForQuery = 0;
+  await new Promise((resolve) => {
+    ws.addEventListener('message', (e) => {
+      const bytes = new Uint8Array(e.data);
+      for (let at = 0; at + 5 <= bytes.length; at += 1 + new DataView(e.data, at + 1, 4).getInt32(0)) {
+        if (bytes[at] === 0x5a && ++readyForQuery === 2) resolve();
+      }
+    });
+    ws.send(startup({ user: 'alice', database: 'app' }));
+    ws.send(password('pw'));
+    ws.send(query('SELECT 1'));
+  });
+  const tQuery = performance.now();
+  ws.close();
+  const marks = [
+    ['import', tImport],
+    ['newMockServer', tServer],
+    ['open', tOpen],
+    ['loginAndQuery', tQuery],
+  ];
+  return { coldStartMs: tQuery - t0, parts: breakdown(t0, marks, wasmSpans) };
+}
+
 /** SELECT 1 in a loop only (bench/profile.js profiles it). */
 async function profileLoop(MockServer, coldStartMs, parts) {
   const server = new MockServer();
@@ -168,6 +229,7 @@ async function replayBaseline(MockServer) {
   const server = new MockServer();
   // The frames the server sent after each frame the client sent.
   const script = [];
+  const sent = [];
   class Recorder extends server.WebSocket {
     constructor(...args) {
       super(...args);
@@ -175,6 +237,7 @@ async function replayBaseline(MockServer) {
     }
     send(data) {
       script.push([]);
+      sent.push(data.slice());
       super.send(data);
     }
   }
@@ -204,11 +267,28 @@ async function replayBaseline(MockServer) {
     close() {}
   }
   const client = await connect({ WebSocket: Replay }, 'password', false);
-  for (let i = 0; i < 200; i++) await client.query('SELECT 1');
-  const n = 2000;
-  const t = performance.now();
-  for (let i = 0; i < n; i++) await client.query('SELECT 1');
-  return { replaySelect1Ms: (performance.now() - t) / n };
+  const replaySelect1Ms = await loopMs(() => client.query('SELECT 1'));
+
+  // And the server alone: the recorded client frames (login, then the
+  // SELECT 1 frame in a loop) sent to a WebSocket of the mock, no driver.
+  const ws = new server.WebSocket('ws://mock.local/v2');
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve) => ws.addEventListener('open', resolve));
+  let answered;
+  ws.addEventListener('message', (e) => {
+    // Each answer ends with ReadyForQuery ('Z', length 5, status).
+    if (new Uint8Array(e.data).at(-6) === 0x5a) answered();
+  });
+  const roundTrip = (...frames) => {
+    const done = new Promise((resolve) => (answered = resolve));
+    for (const frame of frames) ws.send(frame);
+    return done;
+  };
+  await roundTrip(sent[0], sent[1]);
+  const select = sent[2];
+  const serverSelect1Ms = await loopMs(() => roundTrip(select));
+  ws.close();
+  return { replaySelect1Ms, serverSelect1Ms };
 }
 
 main().then(
