@@ -2,7 +2,8 @@
 import { performance } from 'node:perf_hooks';
 
 const t0 = performance.now();
-const { MockServer } = await import('../pkg/index.js');
+// POSTWIRE_PKG: another build of the package (to compare before and after).
+const { MockServer } = await import(process.env.POSTWIRE_PKG ? `${process.env.POSTWIRE_PKG}/index.js` : '../pkg/index.js');
 const tOurs = performance.now();
 const { Client } = await import('@neondatabase/serverless');
 const tImported = performance.now();

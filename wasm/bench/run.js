@@ -3,6 +3,9 @@
 // and in Node; PGlite side by side in Node.
 //
 //   bash wasm/build.sh && node wasm/bench/run.js
+//
+// POSTWIRE_PKG=/path/to/pkg measures another build of the package with the
+// same benchmarks; COLD_RUNS sets how many cold starts (default 7).
 import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { runPage, chromiumPath } from '../test/browser/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wasm = readFileSync(join(here, '..', 'pkg', 'postwire_wasm_bg.wasm'));
+const wasm = readFileSync(join(process.env.POSTWIRE_PKG ?? join(here, '..', 'pkg'), 'postwire_wasm_bg.wasm'));
 const fmt = (n, digits = 3) => Number(n).toPrecision(digits);
 const ms = (n) => Number(n).toFixed(1);
 

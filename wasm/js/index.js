@@ -22,19 +22,29 @@ function fromBase64(b64) {
 
 /**
  * The module: in a browser, `postwire_wasm_bg.wasm` next to this file is
- * fetched and compiled while it downloads; where it is not there (a bundle
- * that did not copy it) or not fetchable (Node, file: URLs), the copy inlined
- * as base64 is used.
+ * fetched and compiled while it downloads (compileStreaming takes the fetch
+ * itself, so compiling starts with the response headers); where it is not
+ * there (a bundle that did not copy it, or a server that does not send it as
+ * `application/wasm`) or not fetchable (file: URLs), the copy inlined as
+ * base64 is used. In Node the file is read when it is there (through
+ * `process.getBuiltinModule`, invisible to bundlers), which skips parsing
+ * and decoding the base64. Started before the rest of this module is
+ * evaluated.
  */
-async function wasmSource() {
+async function wasmModule() {
+  const fs = import.meta.url.startsWith('file:') ? globalThis.process?.getBuiltinModule?.('node:fs') : undefined;
+  if (fs) {
+    try {
+      return fs.readFileSync(new URL('./postwire_wasm_bg.wasm', import.meta.url));
+    } catch {
+      // fall back to the inlined copy
+    }
+  }
   const browser = typeof window === 'object' || typeof importScripts === 'function';
-  if (browser && typeof fetch === 'function') {
+  if (browser && typeof fetch === 'function' && typeof WebAssembly.compileStreaming === 'function') {
     try {
       const url = new URL('./postwire_wasm_bg.wasm', import.meta.url);
-      if (url.protocol === 'http:' || url.protocol === 'https:') {
-        const response = await fetch(url);
-        if (response.ok && response.headers.get('content-type')?.startsWith('application/wasm')) return response;
-      }
+      if (url.protocol === 'http:' || url.protocol === 'https:') return await WebAssembly.compileStreaming(fetch(url));
     } catch {
       // fall back to the inlined copy
     }
@@ -42,8 +52,7 @@ async function wasmSource() {
   const { wasmBase64 } = await import('./postwire_wasm_inline.js');
   return fromBase64(wasmBase64);
 }
-
-await init({ module_or_path: await wasmSource() });
+const compiling = wasmModule();
 
 /** An error from the mock server's JavaScript API (misuse, closed connection). */
 export class PostwireError extends Error {
@@ -165,7 +174,7 @@ export class Rule {
 /**
  * Runs `fn` in a microtask. A resolved promise's `then` rather than
  * `queueMicrotask`: the same queue, but no trip through the browser's
- * bindings (measurably cheaper per message in Chromium).
+ * bindings.
  */
 const resolved = Promise.resolve();
 const microtask = (fn) => void resolved.then(fn);
@@ -836,3 +845,7 @@ function settle(result, link) {
   }
   return { result };
 }
+
+// The module's exports are ready once the wasm is: the classes above only
+// reach it when used.
+await init({ module_or_path: await compiling });

@@ -10,7 +10,8 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const pkg = join(here, '..', '..', 'pkg');
+// POSTWIRE_PKG: another build of the package (to compare before and after).
+const pkg = process.env.POSTWIRE_PKG ?? join(here, '..', '..', 'pkg');
 
 export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
