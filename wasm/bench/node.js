@@ -1,5 +1,6 @@
 // One Node measurement run (spawned by run.js): cold start, SELECT 1, 10,000 rows via neon.
 import { performance } from 'node:perf_hooks';
+import { loopMs, splitSelect1 } from './split.js';
 
 const t0 = performance.now();
 // POSTWIRE_PKG: another build of the package (to compare before and after).
@@ -36,13 +37,9 @@ const parts = {
   connect: tConnect - tRules,
   firstQuery: performance.now() - tConnect,
 };
-for (let i = 0; i < 500; i++) await client.query('SELECT 1');
-const n = 5000;
-let t = performance.now();
-for (let i = 0; i < n; i++) await client.query('SELECT 1');
-const select1Ms = (performance.now() - t) / n;
+const select1Ms = await loopMs(() => client.query('SELECT 1'));
 const coalesced = await connect(server, true);
-t = performance.now();
+let t = performance.now();
 for (let i = 0; i < 200; i++) await coalesced.query('SELECT 1');
 const select1CoalescedMs = (performance.now() - t) / 200;
 await coalesced.end();
@@ -52,4 +49,5 @@ t = performance.now();
 for (let i = 0; i < reps; i++) await client.query('SELECT * FROM big');
 const bigQueryMs = (performance.now() - t) / reps;
 await client.end();
-console.log(JSON.stringify({ coldStartMs, parts, importMs: tImported - t0, select1Ms, select1CoalescedMs, bigQueryMs, rowsPerSecond: Math.round(10_000 / (bigQueryMs / 1000)) }));
+const split = await splitSelect1(MockServer, (s, pipelineConnect, coalesceWrites) => connect(s, coalesceWrites));
+console.log(JSON.stringify({ ...split, coldStartMs, parts, importMs: tImported - t0, select1Ms, select1CoalescedMs, bigQueryMs, rowsPerSecond: Math.round(10_000 / (bigQueryMs / 1000)) }));

@@ -28,6 +28,10 @@ console.log(
     `10,000 rows ${fmt(node.bigQueryMs)} ms (${node.rowsPerSecond.toLocaleString('en')} rows/s)`,
 );
 console.log(
+  `  SELECT 1 split: neon alone (a WebSocket replaying recorded answers) ${fmt(node.replaySelect1Ms * 1000)} µs, ` +
+    `the mock alone (recorded frames sent to its WebSocket, no driver) ${fmt(node.serverSelect1Ms * 1000)} µs`,
+);
+console.log(
   '  cold start parts: ' +
     Object.entries(node.parts)
       .map(([k, v]) => `${k} ${fmt(v)}`)
