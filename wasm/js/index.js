@@ -171,14 +171,6 @@ export class Rule {
   }
 }
 
-/**
- * Runs `fn` in a microtask. A resolved promise's `then` rather than
- * `queueMicrotask`: the same queue, but no trip through the browser's
- * bindings.
- */
-const resolved = Promise.resolve();
-const microtask = (fn) => void resolved.then(fn);
-
 /** Request codes from `Session.step()` (0: nothing to do). */
 const QUERY = 1;
 /** The parameters of a simple query (shared, so frozen). */
@@ -230,7 +222,7 @@ class Link {
     this.session.push(bytes);
     if (!this.scheduled) {
       this.scheduled = true;
-      microtask(this.runPump);
+      queueMicrotask(this.runPump);
     }
   }
 
@@ -372,7 +364,7 @@ class Link {
       return;
     }
     this.outbox.push(item);
-    if (this.outbox.length === 1) microtask(this.drainOutbox);
+    if (this.outbox.length === 1) queueMicrotask(this.drainOutbox);
   }
 
   deliver(item) {
