@@ -173,8 +173,6 @@ export class Rule {
 
 /** Request codes from `Session.step()` (0: nothing to do). */
 const QUERY = 1;
-/** The parameters of a simple query (shared, so frozen). */
-const noParams = Object.freeze([]);
 const LOG = 2;
 const NOTIFY = 3;
 const CANCEL = 4;
@@ -263,7 +261,7 @@ class Link {
       switch (request) {
         case QUERY: {
           const params = s.requestParams;
-          const query = { sql: s.requestSql, params: params === undefined ? noParams : params, describe: s.requestDescribe };
+          const query = { sql: s.requestSql, params: params === undefined ? [] : params, describe: s.requestDescribe };
           let outcome;
           this.busy = true;
           try {
