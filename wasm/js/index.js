@@ -22,19 +22,29 @@ function fromBase64(b64) {
 
 /**
  * The module: in a browser, `postwire_wasm_bg.wasm` next to this file is
- * fetched and compiled while it downloads; where it is not there (a bundle
- * that did not copy it) or not fetchable (Node, file: URLs), the copy inlined
- * as base64 is used.
+ * fetched and compiled while it downloads (compileStreaming takes the fetch
+ * itself, so compiling starts with the response headers); where it is not
+ * there (a bundle that did not copy it, or a server that does not send it as
+ * `application/wasm`) or not fetchable (file: URLs), the copy inlined as
+ * base64 is used. In Node the file is read when it is there (through
+ * `process.getBuiltinModule`, invisible to bundlers), which skips parsing
+ * and decoding the base64. Started before the rest of this module is
+ * evaluated.
  */
-async function wasmSource() {
+async function wasmModule() {
+  const fs = import.meta.url.startsWith('file:') ? globalThis.process?.getBuiltinModule?.('node:fs') : undefined;
+  if (fs) {
+    try {
+      return fs.readFileSync(new URL('./postwire_wasm_bg.wasm', import.meta.url));
+    } catch {
+      // fall back to the inlined copy
+    }
+  }
   const browser = typeof window === 'object' || typeof importScripts === 'function';
-  if (browser && typeof fetch === 'function') {
+  if (browser && typeof fetch === 'function' && typeof WebAssembly.compileStreaming === 'function') {
     try {
       const url = new URL('./postwire_wasm_bg.wasm', import.meta.url);
-      if (url.protocol === 'http:' || url.protocol === 'https:') {
-        const response = await fetch(url);
-        if (response.ok && response.headers.get('content-type')?.startsWith('application/wasm')) return response;
-      }
+      if (url.protocol === 'http:' || url.protocol === 'https:') return await WebAssembly.compileStreaming(fetch(url));
     } catch {
       // fall back to the inlined copy
     }
@@ -42,8 +52,7 @@ async function wasmSource() {
   const { wasmBase64 } = await import('./postwire_wasm_inline.js');
   return fromBase64(wasmBase64);
 }
-
-await init({ module_or_path: await wasmSource() });
+const compiling = wasmModule();
 
 /** An error from the mock server's JavaScript API (misuse, closed connection). */
 export class PostwireError extends Error {
@@ -56,11 +65,15 @@ export class PostwireError extends Error {
 
 const textEncoder = new TextEncoder();
 
-/** Bytes from what a client may send: Uint8Array, other views, ArrayBuffer, string. */
-function toBytes(data) {
-  if (data instanceof Uint8Array) return data.slice();
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+/**
+ * A byte view of what a client may send (Uint8Array, other views,
+ * ArrayBuffer, string), without copying: the session copies it into wasm
+ * memory at once.
+ */
+function bytesOf(data) {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (typeof data === 'string') return textEncoder.encode(data);
   throw new TypeError('expected a Uint8Array, an ArrayBuffer, a typed array view or a string');
 }
@@ -158,30 +171,57 @@ export class Rule {
   }
 }
 
-/** One connection: the wasm session and its transport. */
+/** Request codes from `Session.step()` (0: nothing to do). */
+const QUERY = 1;
+const LOG = 2;
+const NOTIFY = 3;
+const CANCEL = 4;
+const ENDED = 5;
+
+/**
+ * One connection: the wasm session and its transport.
+ *
+ * Input is copied into the session when the client sends it and processed
+ * in a microtask. Output goes out through `outbox`, delivered in a microtask
+ * (after `latency` ms through a promise chain when that fault is set), so
+ * events stay asynchronous and in order without a timer per message.
+ */
 class Link {
   constructor(server, websocket, transport) {
     this.server = server;
     this.transport = transport;
     this.websocket = websocket;
     this.processId = server._nextProcessId();
-    const secret = new Uint8Array(32);
-    globalThis.crypto.getRandomValues(secret);
-    const entropy = new Uint8Array(32);
-    globalThis.crypto.getRandomValues(entropy);
-    this.session = new Session(server._config, this.processId, secret, entropy, websocket);
+    // 32 bytes of cancel key, 32 of entropy for MD5/SCRAM salts and nonces.
+    const random = globalThis.crypto.getRandomValues(new Uint8Array(64));
+    this.session = new Session(server._config, this.processId, random.subarray(0, 32), random.subarray(32), websocket);
     this.busy = false;
     this.closed = false;
+    this.scheduled = false;
+    this.outbox = [];
+    this.delayed = 0;
     this.tail = Promise.resolve();
     this.rng = prng(server._faults.splitFrames?.seed ?? 1);
     this.wakeCancel = null;
+    this.runPump = () => {
+      this.scheduled = false;
+      this.pump();
+    };
+    this.drainOutbox = () => {
+      const items = this.outbox;
+      this.outbox = [];
+      for (const item of items) this.deliver(item);
+    };
   }
 
-  /** Bytes from the client. */
+  /** Bytes from the client: buffered now, processed in a microtask. */
   receive(bytes) {
     if (this.closed) return;
     this.session.push(bytes);
-    this.pump();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.runPump);
+    }
   }
 
   /** The client closed its side. */
@@ -209,31 +249,50 @@ class Link {
     if (this.busy || this.closed) return;
     const faults = this.server._faults;
     const dropAfter = faults.dropAfterMessages;
+    const s = this.session;
     // Each request consumes input or a statement: bounded by what is buffered.
     for (let i = 0; i < 1_000_000; i++) {
-      const request = this.session.step();
-      if (dropAfter !== undefined && this.session.messages >= dropAfter) {
+      const request = s.step();
+      if (dropAfter !== undefined && s.messages >= dropAfter) {
         this.abort('dropAfterMessages');
         return;
       }
-      if (request === null) break;
-      switch (request.kind) {
-        case 'query':
-          this.flush();
+      if (request === 0) break;
+      switch (request) {
+        case QUERY: {
+          const params = s.requestParams;
+          const query = { sql: s.requestSql, params: params === undefined ? [] : params, describe: s.requestDescribe };
+          let outcome;
           this.busy = true;
-          this.run(request);
-          return;
-        case 'log':
-          this.server._log(request.sql, [], this, true);
+          try {
+            outcome = this.server._resolve(query, this);
+          } catch (e) {
+            outcome = { error: e };
+          }
+          if (outcome instanceof Promise) {
+            // Answered later (a delay, an async handler): send what is ready.
+            this.flush();
+            outcome.then(
+              (o) => this.complete(o),
+              (e) => this.complete({ error: e }),
+            );
+            return;
+          }
+          this.busy = false;
+          if (this.closed || !this.apply(outcome)) return;
           break;
-        case 'notify':
-          this.server._log(request.sql, [], this, true);
-          this.server.notify(request.channel, request.payload, this.processId);
+        }
+        case LOG:
+          this.server._log(s.requestSql, [], this, true);
           break;
-        case 'cancel':
-          this.server._cancel(request.processId, request.secret);
+        case NOTIFY:
+          this.server._log(s.requestSql, [], this, true);
+          this.server.notify(s.requestChannel, s.requestPayload, this.processId);
           break;
-        case 'ended':
+        case CANCEL:
+          this.server._cancel(s.requestProcessId, s.requestSecret);
+          break;
+        case ENDED:
           this.flush();
           this.finish(true);
           return;
@@ -242,28 +301,27 @@ class Link {
     this.flush();
   }
 
-  /** Answers one query request, asynchronously. */
-  async run(request) {
-    let outcome;
-    try {
-      outcome = await this.server._resolve(request, this);
-    } catch (e) {
-      outcome = { error: e };
-    }
+  /** An answer that came later: apply it and carry on. */
+  complete(outcome) {
     if (this.closed) return;
+    this.wakeCancel = null;
+    this.busy = false;
+    if (this.apply(outcome)) this.pump();
+  }
+
+  /** Gives the session an outcome; false when it dropped the connection. */
+  apply(outcome) {
     if (outcome.drop) {
       this.abort('dropped on query');
-      return;
+      return false;
     }
-    this.wakeCancel = null;
     try {
       if (outcome.error !== undefined) this.session.fail(errorObject(outcome.error));
       else this.session.answer(outcome.result);
     } catch (e) {
       this.session.fail(errorObject(e));
     }
-    this.busy = false;
-    this.pump();
+    return true;
   }
 
   /** Resolves when a CancelRequest hits the running query. */
@@ -276,28 +334,40 @@ class Link {
   /** Sends pending output, split and delayed as the faults say. */
   flush() {
     const out = this.session.takeOutput();
-    if (out.length === 0) return;
+    if (out === undefined) return;
     const faults = this.server._faults;
     const split = faults.splitFrames;
-    const chunks = [];
-    if (split) {
-      const max = Math.max(1, split.max ?? 16);
-      for (let at = 0; at < out.length; ) {
-        const n = 1 + Math.floor(this.rng() * max);
-        chunks.push(out.subarray(at, at + n));
-        at += n;
-      }
-    } else {
-      chunks.push(out);
+    if (!split) {
+      this.enqueue(out, faults.latency);
+      return;
     }
-    for (const chunk of chunks) this.enqueue(() => this.transport.deliver(chunk), faults.latency);
+    const max = Math.max(1, split.max ?? 16);
+    for (let at = 0; at < out.length; ) {
+      const n = 1 + Math.floor(this.rng() * max);
+      this.enqueue(out.subarray(at, at + n), faults.latency);
+      at += n;
+    }
   }
 
-  enqueue(action, latency) {
-    this.tail = this.tail.then(async () => {
-      if (latency > 0) await sleep(latency);
-      action();
-    });
+  /** Queues bytes (or a close action) for the transport, in order. */
+  enqueue(item, latency) {
+    if (latency > 0 || this.delayed > 0) {
+      // Behind a latency fault (or after output still waiting for one).
+      this.delayed++;
+      this.tail = this.tail.then(async () => {
+        if (latency > 0) await sleep(latency);
+        this.delayed--;
+        this.deliver(item);
+      });
+      return;
+    }
+    this.outbox.push(item);
+    if (this.outbox.length === 1) queueMicrotask(this.drainOutbox);
+  }
+
+  deliver(item) {
+    if (typeof item === 'function') item();
+    else this.transport.deliver(item);
   }
 
   /** Ends the connection cleanly once pending output is out. */
@@ -337,8 +407,7 @@ export class Connection {
   /** Sends bytes to the server. Throws a PostwireError (ERR_CLOSED) after close. */
   write(data) {
     if (this.#closed) throw new PostwireError('ERR_CLOSED', 'write after the connection closed');
-    const bytes = toBytes(data);
-    queueMicrotask(() => this.#link.receive(bytes));
+    this.#link.receive(bytesOf(data));
   }
   /** Listens to `data` (Uint8Array), `close` ({ clean, reason }) or `error`. */
   on(event, listener) {
@@ -483,6 +552,8 @@ class PgStream extends Emitter {
   }
 }
 
+const hasMessageEvent = typeof MessageEvent === 'function';
+
 function makeEvent(type, props) {
   const ev = type === 'message' && typeof MessageEvent === 'function' ? new MessageEvent('message', { data: props.data }) : new Event(type);
   for (const [k, v] of Object.entries(props)) {
@@ -536,8 +607,7 @@ function webSocketClass(server) {
       }
       // Like a browser: data sent after close is discarded.
       if (this.readyState !== 1) return;
-      const bytes = toBytes(data);
-      queueMicrotask(() => this.#link.receive(bytes));
+      this.#link.receive(bytesOf(data));
     }
     close(code = 1000, reason = '') {
       if (this.readyState >= 2) return;
@@ -551,11 +621,14 @@ function webSocketClass(server) {
       if (this.readyState !== 1) return;
       let data;
       if (this.binaryType === 'arraybuffer' || typeof Blob !== 'function') {
-        data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+        // The session's output owns its buffer: handed over without a copy
+        // unless it is a piece of a split frame.
+        const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+        data = whole ? bytes.buffer : bytes.slice().buffer;
       } else {
         data = new Blob([bytes]);
       }
-      this.#fire('message', { data });
+      this.#dispatch('message', hasMessageEvent ? new MessageEvent('message', { data }) : makeEvent('message', { data }));
     }
     #closed(clean, reason, code) {
       if (this.readyState === 3) return;
@@ -564,8 +637,10 @@ function webSocketClass(server) {
       this.#fire('close', { code: code ?? (clean ? 1000 : 1006), reason: reason ?? '', wasClean: clean });
     }
     #fire(type, props) {
-      const ev = makeEvent(type, props);
-      const handler = this['on' + type];
+      this.#dispatch(type, makeEvent(type, props));
+    }
+    #dispatch(type, ev) {
+      const handler = type === 'message' ? this.onmessage : this['on' + type];
       if (typeof handler === 'function') handler.call(this, ev);
       this.dispatchEvent(ev);
     }
@@ -709,10 +784,14 @@ export class MockServer {
     if (target && target.session.cancel(secret) && target.wakeCancel) target.wakeCancel();
   }
 
-  /** Picks the answer for a `query` request: { result } | { error } | { drop }. */
-  async _resolve(request, link) {
+  /**
+   * Picks the answer for a `query` request: { result } | { error } | { drop },
+   * or a promise of one when it has to wait (a delay, an async handler).
+   * Synchronous answers are applied at once, without a trip through the
+   * microtask queue.
+   */
+  _resolve(request, link) {
     const { sql, params, describe } = request;
-    const session = link.info();
     if (describe) {
       // Describe of a statement: only a static rule can say its columns.
       const rule = this.#rules.find((r) => r.test(sql, params));
@@ -722,25 +801,41 @@ export class MockServer {
     this._log(sql, params, link);
     if (this._faults.dropOnQuery !== undefined && matches(this._faults.dropOnQuery, sql, params)) return { drop: true };
     const rule = this.#rules.find((r) => r.test(sql, params));
-    const cancelled = link.cancelled();
     if (rule) {
       rule.remaining--;
       rule.hits++;
-      if (rule.delayMs > 0) {
-        let timer;
-        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, rule.delayMs))), cancelled]);
-        clearTimeout(timer);
-      }
-      if (link.session.cancelRequested) return { result: undefined };
-      const { kind, value } = rule.action;
-      if (kind === 'drop') return { drop: true };
-      if (kind === 'fail') return { error: value };
-      const result = typeof value === 'function' ? value(sql, params, session) : value;
-      return { result: await Promise.race([result, cancelled]) };
+      if (rule.delayMs > 0) return this.#delayed(rule, sql, params, link);
+      return this.#act(rule, sql, params, link);
     }
-    if (this.#handler) {
-      return { result: await Promise.race([this.#handler(sql, params, session), cancelled]) };
-    }
+    if (this.#handler) return settle(this.#handler(sql, params, link.info()), link);
     return { result: undefined };
   }
+
+  async #delayed(rule, sql, params, link) {
+    let timer;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, rule.delayMs))), link.cancelled()]);
+    clearTimeout(timer);
+    return this.#act(rule, sql, params, link);
+  }
+
+  #act(rule, sql, params, link) {
+    if (link.session.cancelRequested) return { result: undefined };
+    const { kind, value } = rule.action;
+    if (kind === 'drop') return { drop: true };
+    if (kind === 'fail') return { error: value };
+    if (typeof value === 'function') return settle(value(sql, params, link.info()), link);
+    return { result: value };
+  }
 }
+
+/** A handler's result as an outcome; a promise (cut short by a cancel) when it is one. */
+function settle(result, link) {
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    return Promise.race([result, link.cancelled()]).then((value) => ({ result: value }));
+  }
+  return { result };
+}
+
+// The module's exports are ready once the wasm is: the classes above only
+// reach it when used.
+await init({ module_or_path: await compiling });

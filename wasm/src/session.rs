@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use postwire_codec::backend::{ErrorFields, Severity, TransactionStatus};
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, ClosedTarget, Event, ServerParameters};
 use postwire_codec::session::{CloseReason, SessionError};
@@ -103,16 +103,34 @@ enum Work {
     Waiting(Pending),
 }
 
-fn js_object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o.into()
+/// A request [`Session::step`] hands to JavaScript. `step` returns its code
+/// (a number, so that no object is built per message) and the `request*`
+/// getters read its fields.
+#[derive(Debug)]
+enum Request {
+    /// Code 1: answer with `answer` or `fail`. Fields: `requestSql`,
+    /// `requestParams`, `requestDescribe`.
+    Query { sql: String, params: Option<Array>, describe: bool },
+    /// Code 2: a statement the mock ran itself (`requestSql`).
+    Log { sql: String },
+    /// Code 3: a NOTIFY the mock ran (`requestSql`, `requestChannel`, `requestPayload`).
+    Notify { sql: String, channel: String, payload: String },
+    /// Code 4: a CancelRequest (`requestProcessId`, `requestSecret`).
+    Cancel { process_id: i32, secret: Vec<u8> },
+    /// Code 5: the session ended (`requestReason`): send the output, then close.
+    Ended { reason: String },
 }
 
-fn kind(k: &str) -> (&'static str, JsValue) {
-    ("kind", JsValue::from_str(k))
+impl Request {
+    fn code(&self) -> u32 {
+        match self {
+            Request::Query { .. } => 1,
+            Request::Log { .. } => 2,
+            Request::Notify { .. } => 3,
+            Request::Cancel { .. } => 4,
+            Request::Ended { .. } => 5,
+        }
+    }
 }
 
 /// One client connection to the mock server.
@@ -141,6 +159,8 @@ pub struct Session {
     database: String,
     ended: Option<String>,
     ended_reported: bool,
+    /// The last request `step` returned.
+    request: Option<Request>,
 }
 
 #[wasm_bindgen]
@@ -182,6 +202,7 @@ impl Session {
             database: String::new(),
             ended: None,
             ended_reported: false,
+            request: None,
         })
     }
 
@@ -205,13 +226,89 @@ impl Session {
         }
     }
 
-    /// Runs the machine on buffered input. Returns `null` when it needs more
-    /// input (or an answer), else a request: `{ kind: "query", sql, params,
-    /// describe }` (answer with `answer`/`fail`), `{ kind: "log", sql }` (a
-    /// statement the mock ran itself), `{ kind: "notify", channel, payload }`,
-    /// `{ kind: "cancel", processId, secret }`, or `{ kind: "ended", reason }`
-    /// (send the output, then close the connection).
-    pub fn step(&mut self) -> JsValue {
+    /// Runs the machine on buffered input. Returns 0 when it needs more input
+    /// (or an answer), else the code of a request whose fields the `request*`
+    /// getters read: 1 query (`requestSql`, `requestParams`,
+    /// `requestDescribe`; answer with `answer`/`fail`), 2 log (`requestSql`:
+    /// a statement the mock ran itself), 3 notify (`requestSql`,
+    /// `requestChannel`, `requestPayload`), 4 cancel (`requestProcessId`,
+    /// `requestSecret`), 5 ended (`requestReason`: send the output, then
+    /// close the connection).
+    pub fn step(&mut self) -> u32 {
+        self.request = self.next_request();
+        self.request.as_ref().map_or(0, Request::code)
+    }
+
+    /// The SQL of the last query, log or notify request.
+    #[wasm_bindgen(getter, js_name = requestSql)]
+    pub fn request_sql(&self) -> String {
+        match &self.request {
+            Some(Request::Query { sql, .. } | Request::Log { sql } | Request::Notify { sql, .. }) => sql.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The decoded parameters of the last query request (`undefined`: none).
+    #[wasm_bindgen(getter, js_name = requestParams)]
+    pub fn request_params(&self) -> JsValue {
+        match &self.request {
+            Some(Request::Query { params: Some(params), .. }) => params.into(),
+            _ => JsValue::UNDEFINED,
+        }
+    }
+
+    /// Whether the last query request is a Describe of a statement (columns only).
+    #[wasm_bindgen(getter, js_name = requestDescribe)]
+    pub fn request_describe(&self) -> bool {
+        matches!(self.request, Some(Request::Query { describe: true, .. }))
+    }
+
+    /// The channel of the last notify request.
+    #[wasm_bindgen(getter, js_name = requestChannel)]
+    pub fn request_channel(&self) -> String {
+        match &self.request {
+            Some(Request::Notify { channel, .. }) => channel.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The payload of the last notify request.
+    #[wasm_bindgen(getter, js_name = requestPayload)]
+    pub fn request_payload(&self) -> String {
+        match &self.request {
+            Some(Request::Notify { payload, .. }) => payload.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The process id a cancel request names.
+    #[wasm_bindgen(getter, js_name = requestProcessId)]
+    pub fn request_process_id(&self) -> i32 {
+        match &self.request {
+            Some(Request::Cancel { process_id, .. }) => *process_id,
+            _ => 0,
+        }
+    }
+
+    /// The secret key a cancel request quotes.
+    #[wasm_bindgen(getter, js_name = requestSecret)]
+    pub fn request_secret(&self) -> Vec<u8> {
+        match &self.request {
+            Some(Request::Cancel { secret, .. }) => secret.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Why the session ended (an ended request).
+    #[wasm_bindgen(getter, js_name = requestReason)]
+    pub fn request_reason(&self) -> String {
+        match &self.request {
+            Some(Request::Ended { reason }) => reason.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn next_request(&mut self) -> Option<Request> {
         let statements = match &self.work {
             Work::Simple(rest) => rest.len(),
             _ => 0,
@@ -219,10 +316,10 @@ impl Session {
         let budget = 2 * (self.input.len() - self.pos) + statements + 64;
         for _ in 0..budget {
             match &mut self.work {
-                Work::Waiting(_) => return JsValue::NULL,
+                Work::Waiting(_) => return None,
                 Work::Simple(_) => {
                     if let Some(request) = self.next_statement() {
-                        return request;
+                        return Some(request);
                     }
                     continue;
                 }
@@ -230,7 +327,7 @@ impl Session {
             }
             if self.machine.is_closed() || self.ended.is_some() {
                 if self.ended_reported {
-                    return JsValue::NULL;
+                    return None;
                 }
                 self.ended_reported = true;
                 let reason = self
@@ -238,7 +335,7 @@ impl Session {
                     .clone()
                     .unwrap_or_else(|| self.machine.close_reason().map_or_else(|| "closed".into(), describe_close));
                 self.ended = Some(reason.clone());
-                return js_object(&[kind("ended"), ("reason", JsValue::from_str(&reason))]);
+                return Some(Request::Ended { reason });
             }
             let input = std::mem::take(&mut self.input);
             let step = self.machine.handle_input(&input[self.pos..]);
@@ -255,15 +352,15 @@ impl Session {
                 self.idle = false;
             }
             match result {
-                Ok(Some(request)) => return request,
+                Ok(Some(request)) => return Some(request),
                 Ok(None) => {}
                 Err(e) => self.internal_failure(e),
             }
             if !had_event && consumed == 0 && !self.machine.is_closed() {
-                return JsValue::NULL;
+                return None;
             }
         }
-        JsValue::NULL
+        None
     }
 
     /// Answers the pending `query` request with a result object (`{ columns,
@@ -285,11 +382,30 @@ impl Session {
         self.finish(pending, Err(spec))
     }
 
-    /// Everything to send to the client now.
+    /// Everything to send to the client now, in a `Uint8Array` of its own
+    /// (its buffer holds exactly these bytes); `undefined` when there is
+    /// nothing to send.
     #[wasm_bindgen(js_name = takeOutput)]
-    pub fn take_output(&mut self) -> Vec<u8> {
+    pub fn take_output(&mut self) -> Option<Uint8Array> {
+        if self.out.is_empty() {
+            // The usual case: copied straight from the machine's buffer.
+            let pending = self.machine.pending_output();
+            if pending.is_empty() {
+                return None;
+            }
+            let n = pending.len();
+            let bytes = Uint8Array::from(pending);
+            self.machine.consume_output(n);
+            return Some(bytes);
+        }
         self.drain();
-        std::mem::take(&mut self.out)
+        let bytes = Uint8Array::from(self.out.as_slice());
+        if self.out.capacity() > OUTPUT_CAPACITY {
+            self.out = Vec::new();
+        } else {
+            self.out.clear();
+        }
+        Some(bytes)
     }
 
     /// A NOTIFY on `channel`: queued if this session listens to it (sent when
@@ -436,7 +552,7 @@ impl Session {
         }
     }
 
-    fn on_event(&mut self, event: Event<'_>) -> Result<Option<JsValue>, SessionError> {
+    fn on_event(&mut self, event: Event<'_>) -> Result<Option<Request>, SessionError> {
         match event {
             Event::TlsRequested => self.call(|m| m.decline_tls())?,
             Event::DirectTls => {
@@ -445,11 +561,7 @@ impl Session {
             }
             Event::CancelRequest { process_id, secret_key } => {
                 self.ended = Some("cancel request".into());
-                return Ok(Some(js_object(&[
-                    kind("cancel"),
-                    ("processId", JsValue::from_f64(f64::from(process_id))),
-                    ("secret", Uint8Array::from(secret_key).into()),
-                ])));
+                return Ok(Some(Request::Cancel { process_id, secret: secret_key.to_vec() }));
             }
             Event::Startup { user, database, .. } => {
                 self.user = user.to_owned();
@@ -563,7 +675,8 @@ impl Session {
                     for _ in 0..p.params {
                         nulls.push(&JsValue::NULL);
                     }
-                    return Ok(Some(self.request(Pending::DescribeStatement(statement.index()), &p.sql, nulls, true)));
+                    let pending = Pending::DescribeStatement(statement.index());
+                    return Ok(Some(self.request(pending, p.sql, Some(nulls), true)));
                 }
             }
             Event::DescribePortal { portal } => {
@@ -575,7 +688,7 @@ impl Session {
                     self.call(|m| m.no_data())?;
                 } else {
                     let (sql, params) = (bound.sql.clone(), bound.param_values().into_iter().collect::<Array>());
-                    return Ok(Some(self.request(Pending::DescribePortal(index), &sql, params, false)));
+                    return Ok(Some(self.request(Pending::DescribePortal(index), sql, Some(params), false)));
                 }
             }
             Event::Execute { portal, max_rows } => {
@@ -591,7 +704,8 @@ impl Session {
                     self.send_portal(index, max_rows)?;
                 } else {
                     let (sql, params) = (bound.sql.clone(), bound.param_values().into_iter().collect::<Array>());
-                    return Ok(Some(self.request(Pending::Execute { portal: index, max_rows }, &sql, params, false)));
+                    let pending = Pending::Execute { portal: index, max_rows };
+                    return Ok(Some(self.request(pending, sql, Some(params), false)));
                 }
             }
             Event::Closed { target } => match target {
@@ -622,14 +736,9 @@ impl Session {
     }
 
     /// A `query` request to JavaScript.
-    fn request(&mut self, pending: Pending, sql: &str, params: Array, describe: bool) -> JsValue {
+    fn request(&mut self, pending: Pending, sql: String, params: Option<Array>, describe: bool) -> Request {
         self.work = Work::Waiting(pending);
-        js_object(&[
-            kind("query"),
-            ("sql", JsValue::from_str(sql)),
-            ("params", params.into()),
-            ("describe", JsValue::from_bool(describe)),
-        ])
+        Request::Query { sql, params, describe }
     }
 
     fn error(&mut self, spec: &ErrorSpec) -> Result<(), SessionError> {
@@ -658,7 +767,7 @@ impl Session {
     }
 
     /// The next statement of a simple Query: run a built-in, or ask JavaScript.
-    fn next_statement(&mut self) -> Option<JsValue> {
+    fn next_statement(&mut self) -> Option<Request> {
         let Work::Simple(rest) = &mut self.work else { return None };
         let Some(statement) = rest.pop_front() else {
             if let Err(e) = self.ready() {
@@ -684,13 +793,13 @@ impl Session {
             };
         }
         let sql = statement.clone();
-        Some(self.request(Pending::Simple { statement, rest }, &sql, Array::new(), false))
+        Some(self.request(Pending::Simple { statement, rest }, sql, None, false))
     }
 
     /// Runs a built-in statement: transaction control, LISTEN, UNLISTEN, NOTIFY.
-    fn builtin(&mut self, builtin: Builtin, statement: &str) -> Result<Option<JsValue>, SessionError> {
+    fn builtin(&mut self, builtin: Builtin, statement: &str) -> Result<Option<Request>, SessionError> {
         let status = self.machine.transaction_status();
-        let mut event = js_object(&[kind("log"), ("sql", JsValue::from_str(statement))]);
+        let mut event = Request::Log { sql: statement.to_owned() };
         let tag = match &builtin {
             Builtin::Begin => {
                 if status != TransactionStatus::Idle {
@@ -720,12 +829,8 @@ impl Session {
                 "UNLISTEN"
             }
             Builtin::Notify { channel, payload } => {
-                event = js_object(&[
-                    kind("notify"),
-                    ("sql", JsValue::from_str(statement)),
-                    ("channel", JsValue::from_str(channel)),
-                    ("payload", JsValue::from_str(payload)),
-                ]);
+                event =
+                    Request::Notify { sql: statement.to_owned(), channel: channel.clone(), payload: payload.clone() };
                 "NOTIFY"
             }
         };

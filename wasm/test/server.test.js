@@ -292,3 +292,81 @@ test('a client that disconnects mid-query leaves no session behind', async () =>
   assert.equal(s.sessions.length, 0);
   await new Promise((r) => setTimeout(r, 60));
 });
+
+/** Tags of the messages in a byte stream. */
+function streamTags(bytes) {
+  let tags = '';
+  for (let at = 0; at + 5 <= bytes.length; ) {
+    tags += String.fromCharCode(bytes[at]);
+    at += 1 + new DataView(bytes.buffer, bytes.byteOffset + at + 1).getInt32(0);
+  }
+  return tags;
+}
+
+function concat(chunks) {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+test('WebSocket events are asynchronous and in order, answered at once or later', async () => {
+  const s = new MockServer();
+  s.when('SELECT later').reply(async () => ({ rows: [{ n: 2 }] }));
+  const ws = new s.WebSocket('ws://mock.local/v2');
+  ws.binaryType = 'arraybuffer';
+  const log = [];
+  const chunks = [];
+  let inside = false;
+  const record = (name) => () => {
+    assert.equal(inside, false, `${name} fired synchronously`);
+    log.push(name);
+  };
+  ws.onopen = record('onopen');
+  ws.addEventListener('open', record('open'));
+  ws.onmessage = (e) => {
+    record('onmessage')();
+    chunks.push(new Uint8Array(e.data));
+  };
+  ws.addEventListener('message', record('message'));
+  const closed = new Promise((resolve) => ws.addEventListener('close', resolve));
+  ws.addEventListener('close', record('close'));
+  assert.deepEqual(log, [], 'nothing fires in the constructor');
+  await new Promise((resolve) => ws.addEventListener('open', resolve));
+  assert.deepEqual(log, ['onopen', 'open']);
+
+  // A pipelined login, a query answered at once, one answered by a promise,
+  // two more at once, and Terminate: all sent before any answer.
+  inside = true;
+  const frames = [w.startup(), w.password('x'), w.query('SELECT 1'), w.query('SELECT later')];
+  for (const frame of [...frames, w.query('SELECT 3; SELECT 4'), w.terminate()]) ws.send(frame);
+  inside = false;
+  assert.equal(chunks.length, 0, 'no message inside send()');
+  await closed;
+  assert.equal(log.at(-1), 'close');
+  const messages = log.filter((name) => name.endsWith('message'));
+  assert.ok(messages.length >= 4, 'output before the promise went out first');
+  assert.deepEqual(messages, chunks.flatMap(() => ['onmessage', 'message']));
+  assert.match(streamTags(concat(chunks)), /^RRS+KZ(TDCZ){2}TDCTDCZ$/);
+});
+
+test('output stays in order when the latency fault is switched off mid-session', async () => {
+  const s = new MockServer({ faults: { latency: 5 } });
+  const conn = s.connect();
+  const chunks = [];
+  conn.on('data', (b) => chunks.push(b.slice()));
+  const closed = conn.closed;
+  conn.write(w.startup());
+  conn.write(w.query('SELECT 1'));
+  // Output queued behind the latency must not be overtaken by output sent
+  // after the fault is gone.
+  await new Promise((resolve) => queueMicrotask(resolve));
+  s.setFaults({});
+  conn.write(w.query('SELECT 2'));
+  conn.write(w.terminate());
+  await closed;
+  assert.match(streamTags(concat(chunks)), /^RS+KZTDCZTDCZ$/);
+});

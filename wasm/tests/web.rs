@@ -20,10 +20,6 @@ fn object(fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
-fn get(o: &JsValue, key: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(key)).unwrap()
-}
-
 fn startup(user: &str) -> Vec<u8> {
     let params = [("user", user), ("database", "db")];
     let mut out = Vec::new();
@@ -58,24 +54,36 @@ fn messages(mut bytes: &[u8]) -> Vec<(char, Vec<u8>)> {
     out
 }
 
+/// Everything the session has to send.
+fn output(session: &mut Session) -> Vec<u8> {
+    session.take_output().map(|bytes| bytes.to_vec()).unwrap_or_default()
+}
+
 fn tags(messages: &[(char, Vec<u8>)]) -> String {
     messages.iter().map(|m| m.0).collect()
 }
 
-/// Steps until the session needs input; returns the requests it made (query
-/// requests answered by `answer`).
-fn run(session: &mut Session, mut answer: impl FnMut(&JsValue) -> JsValue) -> Vec<JsValue> {
+/// Request codes from `Session::step`.
+const QUERY: u32 = 1;
+const LOG: u32 = 2;
+const ENDED: u32 = 5;
+
+/// Steps until the session needs input; returns the requests it made, as
+/// their codes and SQL (the reason for an ended request). Query requests are
+/// answered by `answer`, given the SQL.
+fn run(session: &mut Session, mut answer: impl FnMut(&str) -> JsValue) -> Vec<(u32, String)> {
     let mut requests = Vec::new();
     for _ in 0..1000 {
         let request = session.step();
-        if request.is_null() {
+        if request == 0 {
             break;
         }
-        if get(&request, "kind").as_string().as_deref() == Some("query") {
-            let result = answer(&request);
+        let text = if request == ENDED { session.request_reason() } else { session.request_sql() };
+        if request == QUERY {
+            let result = answer(&text);
             session.answer(result).unwrap();
         }
-        requests.push(request);
+        requests.push((request, text));
     }
     requests
 }
@@ -89,7 +97,7 @@ fn logged_in(options: JsValue) -> Session {
     let mut session = new_session(options, 7);
     session.push(&startup("alice"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    let login = messages(&session.take_output());
+    let login = messages(&output(&mut session));
     assert!(tags(&login).starts_with('R') && tags(&login).ends_with("KZ"), "{}", tags(&login));
     session
 }
@@ -100,8 +108,8 @@ fn trust_login_then_a_query_answered_from_js() {
     assert_eq!(session.user(), "alice");
     assert_eq!(session.database(), "db");
     session.push(&query("SELECT name FROM t; SELECT 2"));
-    let requests = run(&mut session, |request| {
-        if get(request, "sql").as_string().unwrap() == "SELECT 2" {
+    let requests = run(&mut session, |sql| {
+        if sql == "SELECT 2" {
             return JsValue::UNDEFINED;
         }
         let rows = Array::of2(&Array::of1(&"ann".into()), &Array::of1(&JsValue::NULL));
@@ -109,7 +117,7 @@ fn trust_login_then_a_query_answered_from_js() {
     });
     // SELECT 2 is asked too; unanswered, the constant fallback answers it.
     assert_eq!(requests.len(), 2);
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "TDDCTDCZ");
     assert_eq!(out[1].1, [0, 1, 0, 0, 0, 3, b'a', b'n', b'n']);
     assert_eq!(out[2].1, [0, 1, 255, 255, 255, 255]);
@@ -121,7 +129,7 @@ fn constant_select_fallback_and_inferred_types() {
     let mut session = logged_in(JsValue::UNDEFINED);
     session.push(&query("SELECT 1 AS one, 'x' AS s"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "TDCZ");
     assert_eq!(out[1].1, [0, 2, 0, 0, 0, 1, b'1', 0, 0, 0, 1, b'x']);
 
@@ -138,7 +146,7 @@ fn constant_select_fallback_and_inferred_types() {
         );
         object(&[("rows", Array::of1(&row).into())])
     });
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "TDCZ");
     let cells = &out[1].1;
     let text = String::from_utf8_lossy(cells);
@@ -152,18 +160,18 @@ fn unmatched_queries_fail_and_transactions_are_tracked() {
     let mut session = logged_in(JsValue::UNDEFINED);
     session.push(&query("BEGIN; SELECT nothing"));
     let requests = run(&mut session, |_| JsValue::UNDEFINED);
-    assert_eq!(get(&requests[0], "kind").as_string().unwrap(), "log");
-    let out = messages(&session.take_output());
+    assert_eq!(requests[0], (LOG, "BEGIN".to_owned()));
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "CEZ");
     assert!(String::from_utf8_lossy(&out[1].1).contains("C0A000"));
     assert_eq!(out[2].1, b"E");
     assert_eq!(session.transaction_status(), "E");
     session.push(&query("SELECT 1"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    assert!(String::from_utf8_lossy(&session.take_output()).contains("C25P02"));
+    assert!(String::from_utf8_lossy(&output(&mut session)).contains("C25P02"));
     session.push(&query("ROLLBACK"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "CZ");
     assert_eq!(out[0].1, b"ROLLBACK\0");
     assert_eq!(session.transaction_status(), "I");
@@ -185,7 +193,7 @@ fn extended_query_with_a_row_limit() {
         object(&[("rows", rows.into())])
     });
     assert_eq!(asked, 1);
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "12DDsDCZ");
 }
 
@@ -195,27 +203,29 @@ fn password_auth_notify_and_cancel() {
     let mut session = new_session(options, 9);
     session.push(&startup("bob"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    assert_eq!(tags(&messages(&session.take_output())), "R");
+    assert_eq!(tags(&messages(&output(&mut session))), "R");
     session.push(&message(b'p', b"pw\0"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    assert!(tags(&messages(&session.take_output())).ends_with("KZ"));
+    assert!(tags(&messages(&output(&mut session))).ends_with("KZ"));
 
     session.push(&query("LISTEN jobs"));
     run(&mut session, |_| JsValue::UNDEFINED);
-    session.take_output();
+    output(&mut session);
     assert!(session.notify(1, "jobs", "hi"));
     assert!(!session.notify(1, "other", "hi"));
-    let out = messages(&session.take_output());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "A");
     assert_eq!(out[0].1, b"\0\0\0\x01jobs\0hi\0");
 
     // A query waiting for JS can be cancelled with the right key only.
     session.push(&query("SELECT slow"));
-    assert_eq!(get(&session.step(), "kind").as_string().unwrap(), "query");
+    assert_eq!(session.step(), QUERY);
+    assert_eq!(session.request_sql(), "SELECT slow");
+    assert!(session.request_params().is_undefined(), "a simple query has no parameters");
     assert!(!session.cancel(&[9, 9, 9, 9]));
     assert!(session.cancel(&[1, 2, 3, 4]));
     session.answer(object(&[("rows", Array::new().into())])).unwrap();
-    let out = session.take_output();
+    let out = output(&mut session);
     assert!(String::from_utf8_lossy(&out).contains("C57014"));
     assert!(session.answer(JsValue::UNDEFINED).is_err(), "nothing waits for an answer");
 }
@@ -225,10 +235,12 @@ fn bad_input_ends_the_session_with_a_fatal_error() {
     let mut session = new_session(JsValue::UNDEFINED, 1);
     session.push(&[0, 0, 0, 2, 0xff]);
     let requests = run(&mut session, |_| JsValue::UNDEFINED);
-    assert_eq!(get(requests.last().unwrap(), "kind").as_string().unwrap(), "ended");
-    let out = messages(&session.take_output());
+    let (code, reason) = requests.last().unwrap();
+    assert_eq!(*code, ENDED);
+    assert!(!reason.is_empty());
+    let out = messages(&output(&mut session));
     assert_eq!(tags(&out), "E");
     assert!(session.closed());
-    assert!(session.step().is_null(), "nothing after the end");
+    assert_eq!(session.step(), 0, "nothing after the end");
     assert!(Config::new(object(&[("auth", "scram".into())])).is_err());
 }

@@ -10,7 +10,8 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const pkg = join(here, '..', '..', 'pkg');
+// POSTWIRE_PKG: another build of the package (to compare before and after).
+const pkg = process.env.POSTWIRE_PKG ?? join(here, '..', '..', 'pkg');
 
 export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -18,8 +19,10 @@ export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * Runs the page with `hash` (`#checks` or `#bench`) and returns its
  * `window.results`. With `copyWasm`, the .wasm is served next to the bundle
  * (fetched and compiled while streaming); without, the inlined copy is used.
+ * With `profile`, V8's sampling CPU profile of the page (DevTools protocol) is
+ * returned as `profile` too.
  */
-export async function runPage(hash, { copyWasm = false } = {}) {
+export async function runPage(hash, { copyWasm = false, profile = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'postwire-page-'));
   await esbuild.build({
     entryPoints: [join(here, 'page.js')],
@@ -33,7 +36,9 @@ export async function runPage(hash, { copyWasm = false } = {}) {
     logLevel: 'error',
   });
   if (copyWasm) copyFileSync(join(pkg, 'postwire_wasm_bg.wasm'), join(dir, 'postwire_wasm_bg.wasm'));
-  const html = '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>';
+  // No favicon request (it would compete with the measured fetches).
+  const html =
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>';
   const http = createServer((req, res) => {
     const path = req.url.split('?')[0];
     if (path === '/') {
@@ -54,9 +59,22 @@ export async function runPage(hash, { copyWasm = false } = {}) {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    if (process.env.PAGE_CONSOLE) page.on('console', (m) => console.error('page:', m.text()));
+    let cdp;
+    if (profile) {
+      cdp = await page.context().newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+      await cdp.send('Profiler.start');
+    }
     await page.goto(`http://127.0.0.1:${http.address().port}/${hash}`);
-    await page.waitForFunction(() => window.results !== undefined, null, { timeout: 120_000 });
+    // Polled on a timer, not every animation frame, to stay out of the measurements.
+    await page.waitForFunction(() => window.results !== undefined, null, {
+      polling: 100,
+      timeout: Number(process.env.PAGE_TIMEOUT ?? 120_000),
+    });
     const results = await page.evaluate(() => window.results);
+    if (cdp) return { results, errors, profile: (await cdp.send('Profiler.stop')).profile };
     return { results, errors };
   } finally {
     await browser.close();
