@@ -606,7 +606,10 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 self.timer.as_mut().reset(due);
             }
         }
+        // In this order, without drawing a random number per wait: input
+        // first (notifications wait for an idle moment anyway).
         tokio::select! {
+            biased;
             r = self.input.read_from(&mut self.out.io, needed) => Wake::Read(r),
             Some(note) = self.inbox.recv(), if deliver => Wake::Notification(note),
             _ = shutdown_reached(&self.signals, &self.shared.registry, idle) => Wake::Shutdown,
