@@ -26,6 +26,9 @@ cmd=${1:?start or stop}
 dir=${2:?a directory for the cluster}
 pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$pgbin/initdb" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+# A server-only build (PGBIN from .ci/pg18.sh) has no psql: use the installed one.
+psql=$pgbin/psql
+[ -x "$psql" ] || psql=$(command -v psql) || { echo "psql is not installed (apt-get install postgresql-client)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 case "$cmd" in
@@ -89,7 +92,7 @@ CONF
     for cluster in "data $port server.log" "tls $tls_port tls.log"; do
         read -r data p log <<<"$cluster"
         as_pg "$pgbin/pg_ctl" -D "$dir/$data" -l "$dir/$log" -w -t 60 start >/dev/null
-        sql() { as_pg "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$p" -U postgres "$@"; }
+        sql() { as_pg "$psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$p" -U postgres "$@"; }
         sql -d postgres <<SQL
 CREATE ROLE fe_trust LOGIN SUPERUSER;
 CREATE DATABASE fe OWNER fe_trust;

@@ -510,7 +510,17 @@ async fn protocol_versions_against_a_real_postgresql() {
         // NegotiateProtocolVersion offers 3.0, below the minimum.
         assert!(matches!(result, Err(ClientError::Config(_))), "{result:?}");
     } else {
-        result.expect("PostgreSQL 18 speaks 3.2");
+        let client = result.expect("PostgreSQL 18 speaks 3.2");
+        // Protocol 3.2's cancel key is 32 bytes, and a CancelRequest must
+        // carry all of it.
+        let token = client.cancel_token().expect("a cancel key");
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            token.cancel().await
+        });
+        let err = client.simple_query("SELECT pg_sleep(30)").await.expect_err("cancelled");
+        assert_eq!(err.code(), Some("57014"), "{err}");
+        canceller.await.unwrap().unwrap();
     }
     let only_3_0 = trust.with_protocol_versions(ProtocolVersion::V3_0, ProtocolVersion::V3_0);
     assert_eq!(one(&connect(&only_3_0).await.unwrap(), "SELECT 1").await, "1");
