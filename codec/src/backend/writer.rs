@@ -344,7 +344,7 @@ mod tests {
         else {
             panic!()
         };
-        assert!(row.cells().eq([Some(&b"abcd"[..])]));
+        assert!(row.cells().eq([Ok(Some(&b"abcd"[..]))]));
     }
 
     #[test]
