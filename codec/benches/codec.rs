@@ -176,6 +176,18 @@ fn encode_rows_group(c: &mut Criterion) {
             black_box(at)
         })
     });
+    // The same cells, a whole row per call: one space check per row.
+    group.bench_function("postwire DataRowWriter::cells (pre-formatted cells)", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for row in &cells {
+                let mut w = DataRowWriter::begin(&mut out, at).unwrap();
+                w.cells(row.iter().map(|cell| Some(cell.as_slice()))).unwrap();
+                at += w.finish().unwrap();
+            }
+            black_box(at)
+        })
+    });
     group.bench_function("memcpy of the encoded stream", |b| {
         b.iter(|| {
             out[..stream.len()].copy_from_slice(black_box(&stream));

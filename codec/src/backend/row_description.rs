@@ -31,14 +31,17 @@ pub struct FieldDescription<'a> {
 impl<'a> WireItem<'a> for FieldDescription<'a> {
     #[inline]
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        let name = r.cstr()?;
+        // The fixed part in one bounds check.
+        let [t0, t1, t2, t3, c0, c1, o0, o1, o2, o3, s0, s1, m0, m1, m2, m3, f0, f1] = r.array::<18>()?;
         Ok(FieldDescription {
-            name: r.cstr()?,
-            table_oid: r.u32()?,
-            column_id: r.i16()?,
-            type_oid: r.u32()?,
-            type_size: r.i16()?,
-            type_modifier: r.i32()?,
-            format: Format::from_code(r.i16()?)?,
+            name,
+            table_oid: u32::from_be_bytes([t0, t1, t2, t3]),
+            column_id: i16::from_be_bytes([c0, c1]),
+            type_oid: u32::from_be_bytes([o0, o1, o2, o3]),
+            type_size: i16::from_be_bytes([s0, s1]),
+            type_modifier: i32::from_be_bytes([m0, m1, m2, m3]),
+            format: Format::from_code(i16::from_be_bytes([f0, f1]))?,
         })
     }
 
