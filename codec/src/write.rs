@@ -52,7 +52,7 @@ pub trait Sink {
     /// Appends a NUL-terminated string; fails if `s` itself holds a NUL.
     #[inline]
     fn put_cstr(&mut self, s: &[u8]) -> Result<(), EncodeError> {
-        if memchr::memchr(0, s).is_some() {
+        if crate::read::find_nul(s).is_some() {
             return Err(EncodeError::NulInString);
         }
         self.put_slice(s);

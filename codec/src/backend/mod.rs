@@ -173,9 +173,20 @@ impl<'a> BackendMessage<'a> {
     /// whole message checked before it is returned.
     #[inline]
     pub fn decode_validated(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
-        let message = Self::decode(raw)?;
+        let message = Self::decode_hot(raw)?;
         message.validate()?;
         Ok(message)
+    }
+
+    /// [`BackendMessage::decode`], with the hot message decoded inline:
+    /// reading a DataRow's count is all it takes.
+    #[inline]
+    fn decode_hot(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
+        if raw.tag == DataRow::TAG {
+            DataRow::decode_body(raw.body).map(BackendMessage::DataRow)
+        } else {
+            BackendMessage::decode(raw)
+        }
     }
 
     /// Frames and decodes one message from the front of `buf`.
@@ -193,14 +204,7 @@ impl<'a> BackendMessage<'a> {
     /// As with [`BackendMessage::decode`], a DataRow's cells and a
     /// RowDescription's fields are checked while iterating them.
     pub fn parse(buf: &'a [u8], limits: &FrameLimits) -> Result<Framed<BackendMessage<'a>>, DecodeError> {
-        frame_message(buf, limits)?.try_map(|raw| {
-            // The hot message, decoded inline: reading its count is all it takes.
-            if raw.tag == DataRow::TAG {
-                DataRow::decode_body(raw.body).map(BackendMessage::DataRow)
-            } else {
-                BackendMessage::decode(raw)
-            }
-        })
+        frame_message(buf, limits)?.try_map(BackendMessage::decode_hot)
     }
 }
 

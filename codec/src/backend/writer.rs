@@ -341,7 +341,7 @@ impl<'b> RowDescriptionWriter<'b> {
     /// Appends one column description. A NUL in the name is `NulInString`.
     #[inline]
     pub fn field(&mut self, field: &FieldDescription<'_>) -> Result<(), EncodeError> {
-        if memchr::memchr(0, field.name.as_bytes()).is_some() {
+        if crate::read::find_nul(field.name.as_bytes()).is_some() {
             return Err(EncodeError::NulInString);
         }
         // Name and NUL, then table OID, column, type OID, size, modifier, format.
