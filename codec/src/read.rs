@@ -97,9 +97,9 @@ impl<'a> Reader<'a> {
     /// Takes a C string's bytes (without its NUL).
     #[inline]
     pub fn cstr_bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let end = memchr::memchr(0, self.buf).ok_or(DecodeError::MissingNul)?;
+        let end = find_nul(self.buf).ok_or(DecodeError::MissingNul)?;
         let (s, rest) = self.buf.split_at(end);
-        self.buf = &rest[1..];
+        self.buf = rest.get(1..).unwrap_or_default();
         Ok(s)
     }
 
@@ -133,9 +133,54 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Checks that `bytes` are UTF-8, mapping failure to [`DecodeError::InvalidUtf8`].
+/// The position of the first NUL in `buf`. Most C strings on the wire are
+/// short (column names, parameter names), where `memchr`'s calls cost more
+/// than the search: the first 32 bytes are scanned inline, 8 at a time.
 #[inline]
+pub fn find_nul(buf: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    while let Some(word) = buf.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let v = u64::from_le_bytes(*word);
+        // A zero byte sets its high bit here; bits above the first zero byte
+        // can be set spuriously, never bits below it, so the lowest set bit
+        // marks the first zero.
+        let zeros = v.wrapping_sub(ONES) & !v & HIGHS;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+        if at >= 32 {
+            return memchr::memchr(0, buf.get(at..)?).map(|i| at + i);
+        }
+    }
+    buf.get(at..)?.iter().position(|&b| b == 0).map(|i| at + i)
+}
+
+/// Checks that `bytes` are UTF-8, mapping failure to [`DecodeError::InvalidUtf8`].
+///
+/// Most text on the wire is ASCII (column names, command tags, numbers in
+/// text), so that is checked first, inline; anything else goes through
+/// `core::str::from_utf8`.
+#[inline]
+#[allow(unsafe_code)] // The one `unsafe` in the crate: see the comment inside.
 pub fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    if bytes.is_ascii() {
+        // SAFETY: `is_ascii` checked that every byte is below 0x80. Each such
+        // byte is, on its own, the UTF-8 encoding of one code point (U+0000 to
+        // U+007F), so the whole slice is valid UTF-8, which is all
+        // `from_utf8_unchecked` requires.
+        //
+        // Why not `core::str::from_utf8`: it is a call that is not inlined,
+        // and for short strings the call and its set-up cost more than the
+        // check. In a 20-field RowDescription it was half of the parse, which
+        // decided whether it beat postgres-protocol (BENCHMARKS.md, Codec).
+        // Covered by `utf8_agrees_with_from_utf8` (every byte value, ASCII and
+        // not, at every length up to 40) and the proptests and fuzz targets
+        // that decode arbitrary bytes.
+        return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
+    }
     core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)
 }
 
@@ -154,6 +199,61 @@ mod tests {
         assert_eq!(r.rest(), b"rest");
         assert_eq!(r.finish(), Ok(()));
         assert_eq!(r.u8(), Err(DecodeError::UnexpectedEnd));
+    }
+
+    #[test]
+    fn find_nul_agrees_with_a_plain_search() {
+        let mut buf = [b'a'; 80];
+        assert_eq!(find_nul(&buf), None);
+        assert_eq!(find_nul(&[]), None);
+        for len in 0..buf.len() {
+            for nul in (0..len).chain([len]) {
+                let mut b = buf;
+                if nul < len {
+                    b[nul] = 0;
+                    // A second NUL and high bytes after the first must not matter.
+                    if nul + 1 < len {
+                        b[nul + 1] = 0;
+                    }
+                    if let Some(x) = b.get_mut(nul + 2) {
+                        *x = 0x80;
+                    }
+                }
+                let expected = b[..len].iter().position(|&x| x == 0);
+                assert_eq!(find_nul(&b[..len]), expected, "len {len}, nul {nul}");
+            }
+            buf[len] = if len % 3 == 0 { 0x80 } else { 0xff - (len as u8) };
+            assert_eq!(find_nul(&buf[..=len]), None);
+            buf[len] = b'a';
+        }
+        // 0x01 bytes next to a zero (the borrow case of the word trick).
+        assert_eq!(find_nul(b"\x01\x01\0\x01\x01\x01\x01\x01\x01"), Some(2));
+        assert_eq!(find_nul(b"\x01\x01\x01\x01\x01\x01\x01\x01\x01\0"), Some(9));
+    }
+
+    #[test]
+    fn utf8_agrees_with_from_utf8() {
+        let check = |bytes: &[u8]| {
+            let expected = core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8);
+            assert_eq!(utf8(bytes), expected, "{bytes:?}");
+        };
+        let mut buf = [b'a'; 40];
+        for len in 0..=buf.len() {
+            check(&buf[..len]);
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    buf[at] = b;
+                    check(&buf[..len]);
+                }
+                buf[at] = b'a';
+            }
+        }
+        for s in ["", "\0", "\x7f", "é", "naïve", "🐘 elephant", "ascii then é"] {
+            assert_eq!(utf8(s.as_bytes()), Ok(s));
+        }
+        for bad in [&b"\x80"[..], b"abc\xff", b"\xc3", b"\xed\xa0\x80", b"\xf0\x9f\x90"] {
+            assert_eq!(utf8(bad), Err(DecodeError::InvalidUtf8));
+        }
     }
 
     #[test]

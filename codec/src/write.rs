@@ -52,7 +52,7 @@ pub trait Sink {
     /// Appends a NUL-terminated string; fails if `s` itself holds a NUL.
     #[inline]
     fn put_cstr(&mut self, s: &[u8]) -> Result<(), EncodeError> {
-        if memchr::memchr(0, s).is_some() {
+        if crate::read::find_nul(s).is_some() {
             return Err(EncodeError::NulInString);
         }
         self.put_slice(s);
@@ -224,13 +224,7 @@ pub trait Encode {
     #[inline]
     fn encode_to_sink<S: Sink>(&self, sink: &mut S) -> Result<usize, EncodeError> {
         let total = self.encoded_len()?;
-        let tag = self.tag();
-        if let Some(tag) = tag {
-            sink.put_u8(tag);
-        }
-        // `encoded_len` checked the length fits in i32.
-        sink.put_i32((total - usize::from(tag.is_some())) as i32);
-        self.write_body(sink)?;
+        write_framed(self, sink, total)?;
         Ok(total)
     }
 
@@ -245,7 +239,7 @@ pub trait Encode {
             return Err(EncodeError::BufferTooSmall { required: total });
         };
         let mut sink = SliceSink::new(dst);
-        self.encode_to_sink(&mut sink)?;
+        write_framed(self, &mut sink, total)?;
         debug_assert!(!sink.overflowed() && sink.position() == total);
         Ok(total)
     }
@@ -259,7 +253,8 @@ pub trait Encode {
         if out.remaining_mut() < total {
             return Err(EncodeError::BufferTooSmall { required: total });
         }
-        self.encode_to_sink(&mut BufMutSink(out))
+        write_framed(self, &mut BufMutSink(out), total)?;
+        Ok(total)
     }
 
     /// Appends the message to a `Vec`, growing it as needed.
@@ -268,8 +263,26 @@ pub trait Encode {
     fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
         let total = self.encoded_len()?;
         out.reserve(total);
-        self.encode_to_sink(out)
+        write_framed(self, out, total)?;
+        Ok(total)
     }
+}
+
+/// Writes `message` (type byte, length, body) whose size `total` the caller
+/// got from [`Encode::encoded_len`] (which also checked it fits the length
+/// field): one writing pass, no second counting pass.
+#[inline]
+pub(crate) fn write_framed<M: Encode + ?Sized, S: Sink>(
+    message: &M,
+    sink: &mut S,
+    total: usize,
+) -> Result<(), EncodeError> {
+    let tag = message.tag();
+    if let Some(tag) = tag {
+        sink.put_u8(tag);
+    }
+    sink.put_i32(len_i32(total.saturating_sub(usize::from(tag.is_some())))?);
+    message.write_body(sink)
 }
 
 #[cfg(test)]

@@ -310,9 +310,7 @@ fn backend_messages_parse_to_the_same_fields() {
             format: Format::Text,
         },
     ];
-    let M::RowDescription(rd) = parse(&ours(&RowDescription { fields: List::from_slice(&fields) })) else {
-        panic!("row description")
-    };
+    let M::RowDescription(rd) = parse(&ours(&RowDescription::new(&fields))) else { panic!("row description") };
     let theirs: Vec<_> = rd
         .fields()
         .map(|f| {

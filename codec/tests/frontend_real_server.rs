@@ -120,7 +120,9 @@ impl Conn {
                 Event::NoData { request } => Some(Ev::NoData(request)),
                 Event::DataRow { request, row } => Some(Ev::Row(
                     request,
-                    row.cells().map(|c| c.map(|b| String::from_utf8_lossy(b).into_owned())).collect(),
+                    row.cells()
+                        .map(|c| c.expect("validated by the machine").map(|b| String::from_utf8_lossy(b).into_owned()))
+                        .collect(),
                 )),
                 Event::CommandComplete { request, complete } => Some(Ev::Complete(request, complete.tag.into())),
                 Event::PortalSuspended { request } => Some(Ev::Suspended(request)),

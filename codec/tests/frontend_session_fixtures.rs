@@ -96,7 +96,9 @@ fn log(ev: &Event<'_>) -> Ev {
         Event::ParameterDescription { request, description } => Ev::Params(request.0, description.types.len()),
         Event::RowDescription { request, description } => Ev::Rows(request.0, description.fields.len()),
         Event::NoData { request } => Ev::NoData(request.0),
-        Event::DataRow { request, row } => Ev::Row(request.0, row.cells().map(|c| c.map(<[u8]>::to_vec)).collect()),
+        Event::DataRow { request, row } => {
+            Ev::Row(request.0, row.cells().map(|c| c.expect("validated by the machine").map(<[u8]>::to_vec)).collect())
+        }
         Event::CommandComplete { request, complete } => Ev::Complete(request.0, complete.tag.to_string()),
         Event::EmptyQuery { request } => Ev::Empty(request.0),
         Event::PortalSuspended { request } => Ev::Suspended(request.0),

@@ -247,9 +247,10 @@ impl Pair {
         let consumed = step.consumed;
         let had_event = step.event.is_some();
         let entry = match step.event {
-            Some(Event::DataRow { row, .. }) => {
-                Some(format!("Row({})", String::from_utf8_lossy(row.cells().next().flatten().unwrap_or(b"NULL"))))
-            }
+            Some(Event::DataRow { row, .. }) => Some(format!(
+                "Row({})",
+                String::from_utf8_lossy(row.cells().next().and_then(Result::ok).flatten().unwrap_or(b"NULL"))
+            )),
             Some(Event::CommandComplete { complete, .. }) => Some(format!("Complete({})", complete.tag)),
             Some(Event::Error { error, .. }) => {
                 Some(format!("Error({})", error.code().map_or("?".to_owned(), |c| c.code().to_owned())))

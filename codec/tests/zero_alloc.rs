@@ -144,7 +144,7 @@ fn decode_and_reencode(input: &[u8], out: &mut [u8]) -> (usize, usize) {
         written += match item {
             BackendMessage::DataRow(data) => {
                 let mut cells = data.cells();
-                let mut next = || cells.next().expect("six cells");
+                let mut next = || cells.next().expect("six cells").expect("well-formed cell");
                 let row = Row {
                     id: i32::decode_text(next().expect("not NULL")).unwrap(),
                     name: <&str>::decode_text(next().expect("not NULL")).unwrap(),
@@ -159,7 +159,7 @@ fn decode_and_reencode(input: &[u8], out: &mut [u8]) -> (usize, usize) {
             BackendMessage::RowDescription(desc) => {
                 let mut fields = [field("", 0, 0); 6];
                 for (slot, f) in fields.iter_mut().zip(desc.fields.iter()) {
-                    *slot = f;
+                    *slot = f.expect("well-formed field");
                 }
                 RowDescription::new(&fields).encode(&mut out[written..]).unwrap()
             }

@@ -1,6 +1,6 @@
 //! DataRow ('D').
 
-use super::list::{Iter, List};
+use super::list::{LazyIter, LazyList};
 use crate::{
     error::{DecodeError, EncodeError},
     read::Reader,
@@ -9,14 +9,16 @@ use crate::{
 
 /// DataRow ('D'): one row of a result set.
 ///
-/// Decoding walks every cell once, so [`DataRow::cells`] is an infallible
-/// iterator: a truncated cell, a negative length other than -1, or a column
-/// count that does not match the cells fails [`DataRow::decode_body`].
+/// Decoding reads only the column count; [`DataRow::cells`] checks each cell
+/// as it reads it, so the row is walked once. A truncated cell, a negative
+/// length other than -1, or a column count that does not match the cells is
+/// an `Err` from the iterator (never a NULL, never a short row);
+/// [`DataRow::validate`] checks the whole row up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DataRow<'a> {
     /// The cells; `None` is SQL NULL, distinct from an empty value `Some(b"")`.
-    pub values: List<'a, Option<&'a [u8]>>,
+    pub values: LazyList<'a, Option<&'a [u8]>>,
 }
 
 impl<'a> DataRow<'a> {
@@ -26,16 +28,23 @@ impl<'a> DataRow<'a> {
     /// A row of the given cells, for encoding. For the hot path, write rows
     /// with [`DataRowWriter`](super::DataRowWriter) instead.
     pub const fn new(values: &'a [Option<&'a [u8]>]) -> Self {
-        DataRow { values: List::from_slice(values) }
+        DataRow { values: LazyList::from_slice(values) }
     }
 
-    /// Decodes a body, validating every cell.
+    /// Decodes a body: reads the column count (a negative one is
+    /// [`DecodeError::InvalidValue`]); the cells are checked by
+    /// [`DataRow::cells`] or [`DataRow::validate`].
+    #[inline]
     pub fn decode_body(body: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let count = r.count_i16()?;
-        let values = List::read_counted(&mut r, count)?;
-        r.finish()?;
-        Ok(DataRow { values })
+        Ok(DataRow { values: LazyList::from_wire(count, r.rest()) })
+    }
+
+    /// Checks every cell: `Ok` if [`DataRow::cells`] yields no error.
+    #[inline]
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        self.values.validate()
     }
 
     /// Cell `index` of a DataRow `body`, reading only the cells before it
@@ -57,13 +66,14 @@ impl<'a> DataRow<'a> {
         }
     }
 
-    /// The cells, in column order: `None` for NULL.
+    /// The cells, in column order: `Ok(None)` for NULL; an `Err` for a
+    /// malformed cell (or bytes after the last one), after which it ends.
     #[inline]
-    pub fn cells(&self) -> Iter<'a, Option<&'a [u8]>> {
+    pub fn cells(&self) -> LazyIter<'a, Option<&'a [u8]>> {
         self.values.iter()
     }
 
-    /// The number of columns.
+    /// The number of columns the row announces.
     #[inline]
     pub const fn len(&self) -> usize {
         self.values.len()
@@ -104,7 +114,8 @@ mod tests {
         check_golden(WIRE, &BackendMessage::DataRow(DataRow::new(&cells)), Tail::Strict);
         let row = DataRow::decode_body(&WIRE[5..]).unwrap();
         assert_eq!(row.len(), 3);
-        assert!(row.cells().eq(cells));
+        assert!(row.cells().eq(cells.map(Ok)));
+        assert_eq!(row.validate(), Ok(()));
         check_golden(b"D\0\0\0\x06\0\0", &BackendMessage::DataRow(DataRow::new(&[])), Tail::Strict);
     }
 
@@ -119,17 +130,45 @@ mod tests {
         assert_eq!(DataRow::cell_in_body(b"\0\x01\xff\xff\xff\xfe", 0), Err(DecodeError::InvalidValue));
     }
 
+    /// What one `next` on the cell iterator returns.
+    type Next<'a> = Option<Result<Option<&'a [u8]>, DecodeError>>;
+
+    /// The first four `next`s on the cells of `body`, and `validate`.
+    fn cells_of(body: &[u8]) -> ([Next<'_>; 4], Result<(), DecodeError>) {
+        let row = DataRow::decode_body(body).unwrap();
+        let mut it = row.cells();
+        ([it.next(), it.next(), it.next(), it.next()], row.validate())
+    }
+
     #[test]
     fn malformed_cells_are_errors_not_nulls() {
-        // Length -2.
-        assert_eq!(decode(b'D', b"\0\x01\xff\xff\xff\xfe"), Err(DecodeError::InvalidValue));
+        use DecodeError::*;
+        // Length -2, after a good cell.
+        let (cells, valid) = cells_of(b"\0\x02\0\0\0\x01x\xff\xff\xff\xfe");
+        assert_eq!(cells, [Some(Ok(Some(&b"x"[..]))), Some(Err(InvalidValue)), None, None]);
+        assert_eq!(valid, Err(InvalidValue));
         // Cell runs past the body.
-        assert_eq!(decode(b'D', b"\0\x01\0\0\0\x05abc"), Err(DecodeError::UnexpectedEnd));
-        // Count says 2, one cell present.
-        assert_eq!(decode(b'D', b"\0\x02\xff\xff\xff\xff"), Err(DecodeError::UnexpectedEnd));
+        let (cells, valid) = cells_of(b"\0\x01\0\0\0\x05abc");
+        assert_eq!(cells, [Some(Err(UnexpectedEnd)), None, None, None]);
+        assert_eq!(valid, Err(UnexpectedEnd));
+        // A length cut short.
+        let (cells, _) = cells_of(b"\0\x02\xff\xff\xff\xff\0\0");
+        assert_eq!(cells, [Some(Ok(None)), Some(Err(UnexpectedEnd)), None, None]);
+        // Count says 2, one cell present: the second is an error, not a NULL.
+        let (cells, valid) = cells_of(b"\0\x02\xff\xff\xff\xff");
+        assert_eq!(cells, [Some(Ok(None)), Some(Err(UnexpectedEnd)), None, None]);
+        assert_eq!(valid, Err(UnexpectedEnd));
         // Count says 1, two cells present.
-        assert_eq!(decode(b'D', b"\0\x01\xff\xff\xff\xff\xff\xff\xff\xff"), Err(DecodeError::TrailingBytes));
-        // Negative count.
-        assert_eq!(decode(b'D', b"\x80\0"), Err(DecodeError::InvalidValue));
+        let (cells, valid) = cells_of(b"\0\x01\xff\xff\xff\xff\xff\xff\xff\xff");
+        assert_eq!(cells, [Some(Ok(None)), Some(Err(TrailingBytes)), None, None]);
+        assert_eq!(valid, Err(TrailingBytes));
+        // Count 0 with bytes after it.
+        assert_eq!(cells_of(b"\0\0\0").0, [Some(Err(TrailingBytes)), None, None, None]);
+        // Negative count: decoding fails.
+        assert_eq!(decode(b'D', b"\x80\0"), Err(InvalidValue));
+        assert_eq!(decode(b'D', b"\0"), Err(UnexpectedEnd));
+        // A malformed row does not re-encode.
+        let row = DataRow::decode_body(b"\0\x01\0\0\0\x05abc").unwrap();
+        assert_eq!(row.encoded_len(), Err(EncodeError::InvalidValue));
     }
 }

@@ -1,8 +1,13 @@
 //! Repeated fields as one type: either a view over bytes that decoding has
 //! already walked and validated, or a caller's slice to encode.
 //!
-//! Decoding walks every item once, so iterating a decoded list cannot fail:
-//! [`Iter`] yields plain items, not `Result`s.
+//! [`List`]: decoding walks every item once, so iterating a decoded list
+//! cannot fail: [`Iter`] yields plain items, not `Result`s.
+//!
+//! [`LazyList`]: for the hot messages (DataRow, RowDescription) decoding reads
+//! only the count, and the iterator checks each item as it reads it, once:
+//! [`LazyIter`] yields `Result`s, so a malformed item is a typed error where it
+//! is met, never a short or wrong list.
 
 use core::{fmt, iter::FusedIterator, slice};
 
@@ -259,9 +264,230 @@ impl<'a> WireItem<'a> for u32 {
     }
 }
 
+/// A repeated field checked while it is read: decoded bytes (not yet
+/// walked) or the caller's items to encode.
+///
+/// Iterating a decoded list yields `Err` for the first malformed item (or for
+/// bytes left after the last one) and then stops; [`LazyList::validate`]
+/// walks it all once. Two lists are equal when they yield the same results.
+#[derive(Clone, Copy)]
+pub struct LazyList<'a, T> {
+    repr: LazyRepr<'a, T>,
+}
+
+#[derive(Clone, Copy)]
+enum LazyRepr<'a, T> {
+    /// `count` items announced by the message, laid out in `bytes` (the rest
+    /// of the body), not checked yet.
+    Wire { count: usize, bytes: &'a [u8] },
+    /// Items supplied by the caller.
+    Items(&'a [T]),
+}
+
+impl<'a, T: WireItem<'a>> LazyList<'a, T> {
+    /// A list of the caller's items, for encoding.
+    #[inline]
+    pub const fn from_slice(items: &'a [T]) -> Self {
+        LazyList { repr: LazyRepr::Items(items) }
+    }
+
+    /// `count` items in `bytes`, which must hold exactly them (checked while
+    /// iterating).
+    #[inline]
+    pub(crate) const fn from_wire(count: usize, bytes: &'a [u8]) -> Self {
+        LazyList { repr: LazyRepr::Wire { count, bytes } }
+    }
+
+    /// How many items the message announces (or the caller supplied).
+    #[inline]
+    pub const fn len(&self) -> usize {
+        match self.repr {
+            LazyRepr::Wire { count, .. } => count,
+            LazyRepr::Items(items) => items.len(),
+        }
+    }
+
+    /// Whether the list announces no items.
+    #[inline]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The items, front to back, each checked as it is read.
+    #[inline]
+    pub fn iter(&self) -> LazyIter<'a, T> {
+        let repr = match self.repr {
+            LazyRepr::Wire { count, bytes } => IterRepr::Wire { reader: Reader::new(bytes), left: count },
+            LazyRepr::Items(items) => IterRepr::Items(items.iter()),
+        };
+        LazyIter { repr }
+    }
+
+    /// Walks every item: `Ok` if iterating would yield no error.
+    #[inline]
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        self.iter().try_for_each(|item| item.map(drop))
+    }
+
+    /// Writes every item (no count); a decoded list that does not validate is
+    /// [`EncodeError::InvalidValue`].
+    #[inline]
+    pub(crate) fn write_items<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        match self.repr {
+            LazyRepr::Wire { bytes, .. } => {
+                self.validate().map_err(|_| EncodeError::InvalidValue)?;
+                sink.put_slice(bytes);
+                Ok(())
+            }
+            LazyRepr::Items(items) => items.iter().try_for_each(|item| item.write(sink)),
+        }
+    }
+}
+
+impl<'a, T: WireItem<'a>> IntoIterator for LazyList<'a, T> {
+    type Item = Result<T, DecodeError>;
+    type IntoIter = LazyIter<'a, T>;
+    #[inline]
+    fn into_iter(self) -> LazyIter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<'a, T: WireItem<'a>> IntoIterator for &LazyList<'a, T> {
+    type Item = Result<T, DecodeError>;
+    type IntoIter = LazyIter<'a, T>;
+    #[inline]
+    fn into_iter(self) -> LazyIter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<'a, T: WireItem<'a> + PartialEq> PartialEq for LazyList<'a, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<'a, T: WireItem<'a> + Eq> Eq for LazyList<'a, T> {}
+
+impl<'a, T: WireItem<'a> + fmt::Debug> fmt::Debug for LazyList<'a, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<'a, T: WireItem<'a> + defmt::Format> defmt::Format for LazyList<'a, T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "[");
+        for item in self.iter() {
+            match item {
+                Ok(item) => defmt::write!(f, "{}, ", item),
+                Err(e) => defmt::write!(f, "Err({}), ", e),
+            }
+        }
+        defmt::write!(f, "]");
+    }
+}
+
+/// Iterator over a [`LazyList`]: `Ok` for each well-formed item; at most one
+/// `Err` (the first malformed item, or [`DecodeError::TrailingBytes`] after
+/// the last announced item), after which it ends.
+#[derive(Clone)]
+pub struct LazyIter<'a, T> {
+    repr: IterRepr<'a, T>,
+}
+
+impl<'a, T: WireItem<'a>> Iterator for LazyIter<'a, T> {
+    type Item = Result<T, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<T, DecodeError>> {
+        match &mut self.repr {
+            IterRepr::Wire { reader, left } => {
+                if *left == 0 {
+                    if reader.is_empty() {
+                        return None;
+                    }
+                    reader.rest();
+                    return Some(Err(DecodeError::TrailingBytes));
+                }
+                *left -= 1;
+                let item = T::read(reader);
+                if item.is_err() {
+                    *left = 0;
+                    reader.rest();
+                }
+                Some(item)
+            }
+            IterRepr::Items(items) => items.next().copied().map(Ok),
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.repr {
+            // An error can end it early, or follow the last item.
+            IterRepr::Wire { reader, left } => {
+                if *left == 0 && reader.is_empty() {
+                    (0, Some(0))
+                } else {
+                    (1, left.checked_add(1))
+                }
+            }
+            IterRepr::Items(items) => (items.len(), Some(items.len())),
+        }
+    }
+}
+
+impl<'a, T: WireItem<'a>> FusedIterator for LazyIter<'a, T> {}
+
+impl<'a, T: fmt::Debug> fmt::Debug for LazyIter<'a, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyIter").finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lazy_list_reports_errors_where_met() {
+        // Two good strings, as announced.
+        let l = LazyList::<&str>::from_wire(2, b"ab\0c\0");
+        assert!(l.iter().eq([Ok("ab"), Ok("c")]));
+        assert_eq!(l.validate(), Ok(()));
+        assert_eq!(l, LazyList::from_slice(&["ab", "c"]));
+        // Announced three: the missing one is an error, then the end.
+        let l = LazyList::<&str>::from_wire(3, b"ab\0c\0");
+        assert!(l.iter().eq([Ok("ab"), Ok("c"), Err(DecodeError::MissingNul)]));
+        assert_eq!(l.validate(), Err(DecodeError::MissingNul));
+        // Announced one: the extra bytes are an error after it.
+        let l = LazyList::<&str>::from_wire(1, b"ab\0c\0");
+        assert!(l.iter().eq([Ok("ab"), Err(DecodeError::TrailingBytes)]));
+        // A bad item stops the iterator for good.
+        let l = LazyList::<&str>::from_wire(3, b"\xff\0c\0d\0");
+        let mut it = l.iter();
+        assert_eq!(it.next(), Some(Err(DecodeError::InvalidUtf8)));
+        assert_eq!(it.next(), None);
+        assert_eq!(it.next(), None);
+        // Re-encoding checks a decoded list first.
+        let mut out = crate::write::LenCounter::default();
+        assert_eq!(l.write_items(&mut out), Err(EncodeError::InvalidValue));
+        LazyList::<&str>::from_wire(2, b"ab\0c\0").write_items(&mut out).unwrap();
+        assert_eq!(out.len, 5);
+    }
+
+    #[test]
+    fn lazy_size_hint_bounds_the_count() {
+        for (count, bytes) in [(0, &b""[..]), (0, b"x"), (2, b"a\0b\0"), (2, b"a\0"), (1, b"a\0b\0")] {
+            let it = LazyList::<&str>::from_wire(count, bytes).iter();
+            let (lo, hi) = it.size_hint();
+            let n = it.count();
+            assert!(lo <= n && hi.is_none_or(|hi| n <= hi), "{count} {bytes:?}: {lo} {hi:?} {n}");
+        }
+    }
 
     #[test]
     fn wire_and_slice_lists_compare_by_items() {

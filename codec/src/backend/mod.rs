@@ -6,7 +6,10 @@
 //!
 //! Repeated fields ([`List`]) and error fields ([`ErrorBody`]) are validated
 //! in full by `decode_body`, so their iterators yield plain items, never
-//! errors. The same types hold caller slices for encoding.
+//! errors. The two hot messages, [`DataRow`] and [`RowDescription`], are the
+//! exception: their cells and fields are a [`LazyList`], checked once while
+//! iterating (each item a `Result`), and [`BackendMessage::validate`] checks
+//! them up front. The same types hold caller slices for encoding.
 //!
 //! For the hot path, [`DataRowWriter`] and [`RowDescriptionWriter`] write
 //! straight into a caller's buffer in one pass.
@@ -38,7 +41,7 @@ pub use error_fields::{Decimal, ErrorField, ErrorFields, Severity};
 pub use error_notice::{ErrorBody, ErrorResponse, Fields, NoticeResponse};
 pub use function_call_response::FunctionCallResponse;
 pub use key_data::{BackendKeyData, MAX_SECRET_KEY_LEN};
-pub use list::List;
+pub use list::{LazyIter, LazyList, List};
 pub use negotiate::NegotiateProtocolVersion;
 pub use notification::NotificationResponse;
 pub use parameter::{ParameterDescription, ParameterStatus};
@@ -154,6 +157,38 @@ backend_messages! {
 }
 
 impl<'a> BackendMessage<'a> {
+    /// Checks what decoding leaves to iteration (a [`DataRow`]'s cells, a
+    /// [`RowDescription`]'s fields): `Ok` if iterating them yields no error.
+    /// Every other message was checked in full by [`BackendMessage::decode`].
+    #[inline]
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            BackendMessage::DataRow(row) => row.validate(),
+            BackendMessage::RowDescription(description) => description.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`BackendMessage::decode`] and then [`BackendMessage::validate`]: the
+    /// whole message checked before it is returned.
+    #[inline]
+    pub fn decode_validated(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
+        let message = Self::decode_hot(raw)?;
+        message.validate()?;
+        Ok(message)
+    }
+
+    /// [`BackendMessage::decode`], with the hot message decoded inline:
+    /// reading a DataRow's count is all it takes.
+    #[inline]
+    fn decode_hot(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
+        if raw.tag == DataRow::TAG {
+            DataRow::decode_body(raw.body).map(BackendMessage::DataRow)
+        } else {
+            BackendMessage::decode(raw)
+        }
+    }
+
     /// Frames and decodes one message from the front of `buf`.
     ///
     /// ```
@@ -165,8 +200,11 @@ impl<'a> BackendMessage<'a> {
     /// # Ok::<(), postwire_codec::DecodeError>(())
     /// ```
     #[inline]
+    ///
+    /// As with [`BackendMessage::decode`], a DataRow's cells and a
+    /// RowDescription's fields are checked while iterating them.
     pub fn parse(buf: &'a [u8], limits: &FrameLimits) -> Result<Framed<BackendMessage<'a>>, DecodeError> {
-        frame_message(buf, limits)?.try_map(BackendMessage::decode)
+        frame_message(buf, limits)?.try_map(BackendMessage::decode_hot)
     }
 }
 

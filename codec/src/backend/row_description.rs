@@ -1,6 +1,6 @@
 //! RowDescription ('T').
 
-use super::list::{List, WireItem};
+use super::list::{LazyList, WireItem};
 use crate::{
     error::{DecodeError, EncodeError},
     format::{Format, Oid},
@@ -31,14 +31,17 @@ pub struct FieldDescription<'a> {
 impl<'a> WireItem<'a> for FieldDescription<'a> {
     #[inline]
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        let name = r.cstr()?;
+        // The fixed part in one bounds check.
+        let [t0, t1, t2, t3, c0, c1, o0, o1, o2, o3, s0, s1, m0, m1, m2, m3, f0, f1] = r.array::<18>()?;
         Ok(FieldDescription {
-            name: r.cstr()?,
-            table_oid: r.u32()?,
-            column_id: r.i16()?,
-            type_oid: r.u32()?,
-            type_size: r.i16()?,
-            type_modifier: r.i32()?,
-            format: Format::from_code(r.i16()?)?,
+            name,
+            table_oid: u32::from_be_bytes([t0, t1, t2, t3]),
+            column_id: i16::from_be_bytes([c0, c1]),
+            type_oid: u32::from_be_bytes([o0, o1, o2, o3]),
+            type_size: i16::from_be_bytes([s0, s1]),
+            type_modifier: i32::from_be_bytes([m0, m1, m2, m3]),
+            format: Format::from_code(i16::from_be_bytes([f0, f1]))?,
         })
     }
 
@@ -56,11 +59,16 @@ impl<'a> WireItem<'a> for FieldDescription<'a> {
 }
 
 /// RowDescription ('T'): the columns of the rows that follow.
+///
+/// Decoding reads only the field count; iterating `fields` checks each field
+/// as it reads it (its name must be UTF-8, its format code 0 or 1), yielding
+/// an `Err` for the first malformed one. [`RowDescription::validate`] checks
+/// them all up front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RowDescription<'a> {
     /// The columns, in order (at most `i16::MAX`).
-    pub fields: List<'a, FieldDescription<'a>>,
+    pub fields: LazyList<'a, FieldDescription<'a>>,
 }
 
 impl<'a> RowDescription<'a> {
@@ -69,16 +77,23 @@ impl<'a> RowDescription<'a> {
 
     /// A description of the given columns, for encoding.
     pub const fn new(fields: &'a [FieldDescription<'a>]) -> Self {
-        RowDescription { fields: List::from_slice(fields) }
+        RowDescription { fields: LazyList::from_slice(fields) }
     }
 
-    /// Decodes a body, checking every field, so iterating `fields` cannot fail.
+    /// Decodes a body: reads the field count (a negative one is
+    /// [`DecodeError::InvalidValue`]); the fields are checked as they are
+    /// iterated, or by [`RowDescription::validate`].
+    #[inline]
     pub fn decode_body(body: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let count = r.count_i16()?;
-        let fields = List::read_counted(&mut r, count)?;
-        r.finish()?;
-        Ok(RowDescription { fields })
+        Ok(RowDescription { fields: LazyList::from_wire(count, r.rest()) })
+    }
+
+    /// Checks every field: `Ok` if iterating `fields` yields no error.
+    #[inline]
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        self.fields.validate()
     }
 }
 
@@ -131,11 +146,45 @@ pub(crate) mod tests {
     #[test]
     fn rejects_bad_fields() {
         assert_eq!(decode(b'T', b"\xff\xff"), Err(DecodeError::InvalidValue));
+        let fields_of = |body: &'static [u8]| {
+            let Ok(BackendMessage::RowDescription(d)) = decode(b'T', body) else { panic!("count decodes") };
+            (d.fields.iter().map(|f| f.map(|f| f.name)).collect::<std::vec::Vec<_>>(), d.validate())
+        };
         // Format code 2.
         let bad = b"\0\x01id\0\0\0\x40\0\0\x01\0\0\0\x17\0\x04\xff\xff\xff\xff\0\x02";
-        assert_eq!(decode(b'T', bad), Err(DecodeError::InvalidValue));
+        assert_eq!(fields_of(bad), (std::vec![Err(DecodeError::InvalidValue)], Err(DecodeError::InvalidValue)));
         // Count says two, one is there.
         let short = b"\0\x02id\0\0\0\x40\0\0\x01\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0";
-        assert_eq!(decode(b'T', short), Err(DecodeError::MissingNul));
+        assert_eq!(fields_of(short), (std::vec![Ok("id"), Err(DecodeError::MissingNul)], Err(DecodeError::MissingNul)));
+        // A name that is not UTF-8, after a good field.
+        let utf8 = b"\0\x02id\0\0\0\x40\0\0\x01\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0\xc3\0";
+        assert_eq!(
+            fields_of(utf8),
+            (std::vec![Ok("id"), Err(DecodeError::InvalidUtf8)], Err(DecodeError::InvalidUtf8))
+        );
+        // A field cut inside its fixed part.
+        let cut = b"\0\x01id\0\0\0\x40\0\0\x01\0\0";
+        assert_eq!(fields_of(cut), (std::vec![Err(DecodeError::UnexpectedEnd)], Err(DecodeError::UnexpectedEnd)));
+        // Count says none, a field follows.
+        let extra = b"\0\0id\0\0\0\x40\0\0\x01\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0";
+        assert_eq!(fields_of(extra), (std::vec![Err(DecodeError::TrailingBytes)], Err(DecodeError::TrailingBytes)));
+    }
+
+    #[test]
+    fn non_ascii_names_decode() {
+        let body = b"\0\x01h\xc3\xa9llo \xf0\x9f\x90\x98\0\0\0\0\0\0\0\0\0\0\x19\xff\xff\xff\xff\xff\xff\0\0";
+        let Ok(BackendMessage::RowDescription(d)) = decode(b'T', body) else { panic!() };
+        assert_eq!(
+            d.fields.iter().next(),
+            Some(Ok(FieldDescription {
+                name: "h\u{e9}llo \u{1f418}",
+                table_oid: 0,
+                column_id: 0,
+                type_oid: 25,
+                type_size: -1,
+                type_modifier: -1,
+                format: Format::Text,
+            }))
+        );
     }
 }

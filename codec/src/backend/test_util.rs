@@ -43,7 +43,7 @@ pub(crate) fn check_golden(wire: &[u8], expected: &BackendMessage<'_>, tail: Tai
 
     let (tag, body) = (wire[0], &wire[5..]);
     for cut in 0..body.len() {
-        let r = BackendMessage::decode(RawMessage { tag, body: &body[..cut] });
+        let r = BackendMessage::decode_validated(RawMessage { tag, body: &body[..cut] });
         if tail == Tail::Strict {
             assert!(r.is_err(), "body truncated at {cut} decoded as {r:?}");
         }
@@ -51,7 +51,7 @@ pub(crate) fn check_golden(wire: &[u8], expected: &BackendMessage<'_>, tail: Tai
     if tail == Tail::Strict {
         let mut longer = [0u8; 1024];
         longer[..body.len()].copy_from_slice(body);
-        let r = BackendMessage::decode(RawMessage { tag, body: &longer[..=body.len()] });
+        let r = BackendMessage::decode_validated(RawMessage { tag, body: &longer[..=body.len()] });
         assert_eq!(r, Err(DecodeError::TrailingBytes));
     }
 }

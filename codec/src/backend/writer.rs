@@ -94,7 +94,8 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
         }
         4..8 => overlapping::<4>(dst, src),
         8..16 => overlapping::<8>(dst, src),
-        16..=32 => overlapping::<16>(dst, src),
+        16..32 => overlapping::<16>(dst, src),
+        32..=64 => overlapping::<32>(dst, src),
         _ => dst.copy_from_slice(src),
     }
 }
@@ -152,6 +153,71 @@ impl<'b> DataRowWriter<'b> {
             *len_dst = (value.len() as i32).to_be_bytes();
             copy_short(data_dst, value);
         }
+        Ok(())
+    }
+
+    /// Appends many cells (`None` is SQL NULL) with one space check: their
+    /// total size is summed first, then they are written in one pass. The
+    /// fastest way to write cells that are already bytes.
+    ///
+    /// `cells` is iterated twice (it is cloned for the first pass), and must
+    /// yield the same cells both times. If they do not fit, nothing is
+    /// appended and `required` covers all of them.
+    ///
+    /// ```
+    /// use postwire_codec::backend::DataRowWriter;
+    /// let mut buf = [0u8; 64];
+    /// let mut row = DataRowWriter::begin(&mut buf, 0)?;
+    /// let cells: [Option<&[u8]>; 3] = [Some(b"1"), None, Some(b"hi")];
+    /// row.cells(cells)?;
+    /// let n = row.finish()?;
+    /// assert_eq!(&buf[..n], b"D\0\0\0\x15\0\x03\0\0\0\x011\xff\xff\xff\xff\0\0\0\x02hi");
+    /// # Ok::<(), postwire_codec::EncodeError>(())
+    /// ```
+    #[inline]
+    pub fn cells<'c, I>(&mut self, cells: I) -> Result<(), EncodeError>
+    where
+        I: IntoIterator<Item = Option<&'c [u8]>>,
+        I::IntoIter: Clone,
+    {
+        let cells = cells.into_iter();
+        let (mut total, mut count) = (0usize, 0usize);
+        for cell in cells.clone() {
+            total = total.saturating_add(cell.map_or(0, <[u8]>::len)).saturating_add(4);
+            count += 1;
+        }
+        if total > self.frame.rest.len() {
+            let required = self.frame.end.checked_add(total).ok_or(EncodeError::TooLong)?;
+            return Err(EncodeError::BufferTooSmall { required });
+        }
+        let mut dst = self.frame.rest.get_mut(..total).unwrap_or_default();
+        let mut written = 0;
+        for cell in cells.take(count) {
+            let Some((len_dst, after)) = core::mem::take(&mut dst).split_first_chunk_mut::<4>() else { break };
+            dst = match cell {
+                None => {
+                    *len_dst = (-1i32).to_be_bytes();
+                    after
+                }
+                Some(v) => {
+                    // A cell over i32::MAX makes the message too long: `finish` rejects it.
+                    *len_dst = (v.len() as i32).to_be_bytes();
+                    let Some((data_dst, after)) = after.split_at_mut_checked(v.len()) else { break };
+                    copy_short(data_dst, v);
+                    after
+                }
+            };
+            written += 1;
+        }
+        if written != count || !dst.is_empty() {
+            // The second pass disagreed with the first: take nothing (the
+            // bytes written are scratch, as after any failed call).
+            return Err(EncodeError::InvalidValue);
+        }
+        self.frame.rest = core::mem::take(&mut self.frame.rest).get_mut(total..).unwrap_or_default();
+        self.frame.end += total;
+        self.frame.written += total;
+        self.frame.count += count;
         Ok(())
     }
 
@@ -275,7 +341,7 @@ impl<'b> RowDescriptionWriter<'b> {
     /// Appends one column description. A NUL in the name is `NulInString`.
     #[inline]
     pub fn field(&mut self, field: &FieldDescription<'_>) -> Result<(), EncodeError> {
-        if memchr::memchr(0, field.name.as_bytes()).is_some() {
+        if crate::read::find_nul(field.name.as_bytes()).is_some() {
             return Err(EncodeError::NulInString);
         }
         // Name and NUL, then table OID, column, type OID, size, modifier, format.
@@ -344,7 +410,87 @@ mod tests {
         else {
             panic!()
         };
-        assert!(row.cells().eq([Some(&b"abcd"[..])]));
+        assert!(row.cells().eq([Ok(Some(&b"abcd"[..]))]));
+    }
+
+    #[test]
+    fn cells_write_a_row_in_one_pass() {
+        let cells: [Option<&[u8]>; 7] =
+            [Some(b"1"), None, Some(b""), Some(b"abcd"), Some(&[7; 9]), Some(&[8; 20]), Some(&[9; 40])];
+        let mut expected = [0u8; 160];
+        let n = DataRow::new(&cells).encode(&mut expected).unwrap();
+        for split in 0..=cells.len() {
+            let mut buf = [0xEEu8; 160];
+            let mut w = DataRowWriter::begin(&mut buf, 2).unwrap();
+            w.cells(cells[..split].iter().copied()).unwrap();
+            for c in &cells[split..] {
+                w.cell(*c).unwrap();
+            }
+            assert_eq!(w.finish(), Ok(n));
+            assert_eq!(&buf[2..2 + n], &expected[..n], "split {split}");
+        }
+        // Too small: nothing appended, `required` covers every cell.
+        let mut buf = [0u8; 40];
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        w.value(b"x").unwrap(); // 7 + 5
+        assert_eq!(w.cells(cells), Err(EncodeError::BufferTooSmall { required: 12 + n - 7 }));
+        w.cells([None, Some(&b"yz"[..])]).unwrap();
+        let n = w.finish().unwrap();
+        assert_eq!(&buf[..n], b"D\0\0\0\x15\0\x03\0\0\0\x01x\xff\xff\xff\xff\0\0\0\x02yz");
+    }
+
+    /// An iterator whose clone yields different cells than the original.
+    #[derive(Clone)]
+    struct Fickle(u8, bool);
+
+    impl Iterator for Fickle {
+        type Item = Option<&'static [u8]>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0 = self.0.checked_sub(1)?;
+            Some(Some(if self.1 { b"long cell" } else { b"x" }))
+        }
+    }
+
+    #[test]
+    fn cells_that_change_between_passes_are_refused() {
+        let mut buf = [0u8; 64];
+        let mut w = DataRowWriter::begin(&mut buf, 0).unwrap();
+        w.value(b"ok").unwrap();
+        // The clone (the sizing pass) yields short cells, the original long
+        // ones: refused, writer unchanged. And the other way round.
+        let it = Fickle(2, true);
+        let mut first = it.clone();
+        first.1 = false;
+        let mixed = Mixed { sizing: Some(first), writing: it };
+        assert_eq!(w.cells(mixed), Err(EncodeError::InvalidValue));
+        let mixed = Mixed { sizing: Some(Fickle(2, true)), writing: Fickle(2, false) };
+        assert_eq!(w.cells(mixed), Err(EncodeError::InvalidValue));
+        let fewer = Mixed { sizing: Some(Fickle(2, false)), writing: Fickle(1, false) };
+        assert_eq!(w.cells(fewer), Err(EncodeError::InvalidValue));
+        assert_eq!((w.columns(), w.len()), (1, 13));
+        w.null().unwrap();
+        let n = w.finish().unwrap();
+        assert_eq!(&buf[..n], b"D\0\0\0\x10\0\x02\0\0\0\x02ok\xff\xff\xff\xff");
+    }
+
+    /// Yields `writing`'s items, but its clone yields `sizing`'s.
+    struct Mixed {
+        sizing: Option<Fickle>,
+        writing: Fickle,
+    }
+
+    impl Clone for Mixed {
+        fn clone(&self) -> Self {
+            let sizing = self.sizing.clone().unwrap_or_else(|| self.writing.clone());
+            Mixed { sizing: None, writing: sizing }
+        }
+    }
+
+    impl Iterator for Mixed {
+        type Item = Option<&'static [u8]>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.writing.next()
+        }
     }
 
     #[test]

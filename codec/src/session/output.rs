@@ -84,7 +84,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
         let len = message.encoded_len()?;
         let free = self.free_space(len)?;
         let mut sink = SliceSink::new(free);
-        message.encode_to_sink(&mut sink)?;
+        crate::write::write_framed(message, &mut sink, len)?;
         debug_assert_eq!(sink.position(), len);
         self.end += len;
         Ok(())

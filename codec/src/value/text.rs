@@ -9,7 +9,7 @@ use crate::write::Sink;
 
 /// Text values cannot hold NUL: the server rejects them in either format.
 fn put_text<S: Sink>(out: &mut S, s: &str) -> Result<(), EncodeError> {
-    if memchr::memchr(0, s.as_bytes()).is_some() {
+    if crate::read::find_nul(s.as_bytes()).is_some() {
         return Err(EncodeError::NulInString);
     }
     out.put_slice(s.as_bytes());
@@ -19,7 +19,7 @@ fn put_text<S: Sink>(out: &mut S, s: &str) -> Result<(), EncodeError> {
 /// Reads a text value: UTF-8 without NUL, which PostgreSQL reports as an
 /// invalid byte sequence (22021) too.
 fn text_value(bytes: &[u8]) -> Result<&str, DecodeError> {
-    if memchr::memchr(0, bytes).is_some() {
+    if crate::read::find_nul(bytes).is_some() {
         return Err(DecodeError::InvalidUtf8);
     }
     utf8(bytes)

@@ -89,7 +89,13 @@ fn print_backend(mut input: &[u8]) -> Result<(), DecodeError> {
         };
         match item {
             BackendMessage::DataRow(row) => {
-                let cells: Vec<String> = row.cells().map(|c| c.map_or_else(|| "NULL".to_owned(), text)).collect();
+                let cells: Vec<String> = row
+                    .cells()
+                    .map(|c| match c {
+                        Ok(c) => c.map_or_else(|| "NULL".to_owned(), text),
+                        Err(e) => format!("<malformed cell: {e}>"),
+                    })
+                    .collect();
                 println!("DataRow({})", cells.join(", "));
             }
             BackendMessage::CopyData(d) => println!("CopyData({})", text(d.data)),

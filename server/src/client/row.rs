@@ -65,7 +65,8 @@ impl Row {
     /// The raw cells in column order (`None` for NULL), in each column's
     /// [`format`](ColumnInfo::format).
     pub fn cells(&self) -> impl Iterator<Item = Option<&[u8]>> {
-        self.data_row().cells()
+        // The machine validated the body, so no cell is an error.
+        self.data_row().cells().map_while(Result::ok)
     }
 
     /// Cell `i` as raw bytes (`None` for NULL).

@@ -899,7 +899,13 @@ fn target_of(sink: Sink) -> Target {
 }
 
 fn columns_of(description: &RowDescription<'_>, format: Format) -> Arc<[ColumnInfo]> {
-    description.fields.iter().map(|f| ColumnInfo { name: f.name.to_owned(), type_oid: f.type_oid, format }).collect()
+    // The machine validated the fields, so none is an error.
+    description
+        .fields
+        .iter()
+        .map_while(Result::ok)
+        .map(|f| ColumnInfo { name: f.name.to_owned(), type_oid: f.type_oid, format })
+        .collect()
 }
 
 /// An upper bound of the bytes an extended query's messages take (Close,

@@ -160,7 +160,7 @@ pub enum Event<'a> {
     RowDescription {
         /// The Describe or Query.
         request: RequestId,
-        /// The columns.
+        /// The columns, checked by the machine: iterating them yields no `Err`.
         description: RowDescription<'a>,
     },
     /// NoData: the described statement or portal returns no rows; completes
@@ -173,7 +173,9 @@ pub enum Event<'a> {
     DataRow {
         /// The Execute or Query.
         request: RequestId,
-        /// The cells, borrowed from the input.
+        /// The cells, borrowed from the input. The machine checked them all
+        /// (a malformed row is a [`SessionError`](crate::session::SessionError)),
+        /// so iterating them yields no `Err`.
         row: DataRow<'a>,
     },
     /// CommandComplete: a statement finished. Completes an Execute; in a

@@ -745,7 +745,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             Ok(Framed::Incomplete { needed }) => return Ok(Input { consumed: 0, event: None, needed }),
             Err(e) => return self.violation(SessionError::Decode(e)),
         };
-        let msg = match BackendMessage::decode(raw) {
+        let msg = match BackendMessage::decode_validated(raw) {
             Ok(m) => m,
             Err(e) => return self.violation(SessionError::Decode(e)),
         };

@@ -2,7 +2,7 @@ use super::*;
 use crate::backend::{
     BackendKeyData, CommandComplete, DataRow, ErrorFields, NoticeResponse, ParseComplete, ReadyForQuery,
 };
-use crate::{EncodeError, SqlState};
+use crate::{DecodeError, EncodeError, SqlState};
 
 extern crate std;
 use std::vec::Vec;
@@ -297,6 +297,32 @@ fn unmatched_responses_are_violations() {
     assert!(matches!(fe.handle_input(b"\xff\0\0\0\x04"), Err(SessionError::Decode(_))));
     let mut fe = ready_session();
     assert!(matches!(fe.handle_input(b"Z\xff\xff\xff\xff"), Err(SessionError::Decode(_))));
+}
+
+#[test]
+fn malformed_rows_and_descriptions_are_violations() {
+    // The codec checks DataRow cells and RowDescription fields lazily; the
+    // machine checks them before it reports the message.
+    let description = b"T\0\0\0\x1b\0\x01id\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\x00";
+    let bad_description = b"T\0\0\0\x1b\0\x01id\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\x07";
+    let truncated_cell = b"D\0\0\0\x0d\0\x01\0\0\0\x05abc";
+    let missing_cell = b"D\0\0\0\x0a\0\x02\xff\xff\xff\xff";
+
+    let mut fe = ready_session();
+    fe.send_query("SELECT 1").unwrap();
+    assert_eq!(feed(&mut fe, description), Ok(1));
+    assert_eq!(feed(&mut fe, truncated_cell), Err(SessionError::Decode(DecodeError::UnexpectedEnd)));
+    assert_eq!(fe.close_reason(), Some(CloseReason::ProtocolError));
+
+    let mut fe = ready_session();
+    fe.send_query("SELECT 1").unwrap();
+    assert_eq!(feed(&mut fe, description), Ok(1));
+    assert_eq!(feed(&mut fe, missing_cell), Err(SessionError::Decode(DecodeError::UnexpectedEnd)));
+
+    let mut fe = ready_session();
+    fe.send_query("SELECT 1").unwrap();
+    assert_eq!(feed(&mut fe, bad_description), Err(SessionError::Decode(DecodeError::InvalidValue)));
+    assert!(fe.is_closed());
 }
 
 #[test]
