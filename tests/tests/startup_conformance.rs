@@ -1,0 +1,226 @@
+//! Startup edge cases sent byte for byte to a real PostgreSQL 18 and to
+//! postwire's server, and their answers compared: protocol 3.0 and 3.2, a
+//! newer minor version and unknown `_pq_.` options (NegotiateProtocolVersion),
+//! another major version, no user, a malformed packet, SSL and GSSAPI
+//! encryption requests, a cancel request with a wrong key. Runs when the
+//! cluster of `.ci/pg-cluster.sh` is PostgreSQL 18 or newer; skipped (with a
+//! message) otherwise.
+
+mod server_support;
+
+use std::time::Duration;
+
+use postwire_server::{Config, Trust};
+use server_support::start;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A hang detector, not a timing requirement.
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// A startup packet: the version, then `name\0value\0` pairs, then `\0`.
+fn startup(major: u16, minor: u16, params: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&major.to_be_bytes());
+    body.extend_from_slice(&minor.to_be_bytes());
+    for (name, value) in params {
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    with_length(&body)
+}
+
+fn with_length(body: &[u8]) -> Vec<u8> {
+    let mut packet = u32::try_from(body.len() + 4).unwrap().to_be_bytes().to_vec();
+    packet.extend_from_slice(body);
+    packet
+}
+
+/// One message of the answer: its tag and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Message {
+    tag: u8,
+    body: Vec<u8>,
+}
+
+/// What came back: the messages up to ReadyForQuery, an error, or the end,
+/// and whether the server closed the connection.
+#[derive(Debug)]
+struct Answer {
+    /// A single byte answer to SSLRequest or GSSENCRequest.
+    byte: Option<u8>,
+    messages: Vec<Message>,
+    closed: bool,
+}
+
+impl Answer {
+    fn tags(&self) -> String {
+        // ParameterStatus sets differ between servers: left out.
+        self.messages.iter().filter(|m| m.tag != b'S').map(|m| m.tag as char).collect()
+    }
+
+    fn message(&self, tag: u8) -> Option<&Message> {
+        self.messages.iter().find(|m| m.tag == tag)
+    }
+
+    /// An ErrorResponse's severity (non-localized, `V`) and SQLSTATE.
+    fn error(&self) -> Option<(String, String)> {
+        let body = &self.message(b'E')?.body;
+        let mut fields = body.split(|&b| b == 0).filter(|f| !f.is_empty());
+        let (mut severity, mut code) = (String::new(), String::new());
+        for field in fields.by_ref() {
+            let text = String::from_utf8_lossy(&field[1..]).into_owned();
+            match field[0] {
+                b'V' => severity = text,
+                b'C' => code = text,
+                _ => {}
+            }
+        }
+        Some((severity, code))
+    }
+
+    /// BackendKeyData's secret key length.
+    fn key_len(&self) -> Option<usize> {
+        self.message(b'K').map(|m| m.body.len() - 4)
+    }
+
+    /// NegotiateProtocolVersion: the newest minor version and the options
+    /// the server did not recognise.
+    fn negotiated(&self) -> Option<(u32, Vec<String>)> {
+        let body = &self.message(b'v')?.body;
+        let minor = u32::from_be_bytes(body[..4].try_into().unwrap());
+        let count = u32::from_be_bytes(body[4..8].try_into().unwrap()) as usize;
+        let names = body[8..].split(|&b| b == 0).take(count).map(|n| String::from_utf8_lossy(n).into_owned());
+        Some((minor, names.collect()))
+    }
+}
+
+/// Sends `packet` and reads until ReadyForQuery, an ErrorResponse, or the
+/// end. With `single_byte`, the answer is one byte (S, N or G).
+async fn exchange(port: u16, packet: &[u8], single_byte: bool) -> Answer {
+    tokio::time::timeout(LIMIT, async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(packet).await.unwrap();
+        let mut answer = Answer { byte: None, messages: Vec::new(), closed: false };
+        if single_byte {
+            let mut byte = [0u8; 1];
+            answer.byte = stream.read_exact(&mut byte).await.ok().map(|_| byte[0]);
+            return answer;
+        }
+        loop {
+            let mut header = [0u8; 5];
+            if stream.read_exact(&mut header).await.is_err() {
+                answer.closed = true;
+                return answer;
+            }
+            let len = u32::from_be_bytes(header[1..].try_into().unwrap()) as usize;
+            let mut body = vec![0u8; len - 4];
+            stream.read_exact(&mut body).await.unwrap();
+            let tag = header[0];
+            answer.messages.push(Message { tag, body });
+            if tag == b'E' {
+                let mut rest = [0u8; 1];
+                answer.closed = matches!(stream.read(&mut rest).await, Ok(0) | Err(_));
+                return answer;
+            }
+            if tag == b'Z' {
+                return answer;
+            }
+        }
+    })
+    .await
+    .expect("an answer or a close, not a hang")
+}
+
+/// The real cluster's port if it runs PostgreSQL 18 or newer.
+async fn postgresql_18() -> Option<u16> {
+    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
+        eprintln!("POSTWIRE_PG_PORT unset: the startup comparison is skipped (.ci/pg-cluster.sh)");
+        return None;
+    };
+    let answer = exchange(port, &startup(3, 0, &[("user", "fe_trust"), ("database", "fe")]), false).await;
+    let version = answer
+        .messages
+        .iter()
+        .filter(|m| m.tag == b'S')
+        .find_map(|m| m.body.strip_prefix(b"server_version\0").map(|v| String::from_utf8_lossy(v).into_owned()))
+        .unwrap_or_default();
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if major < 18 {
+        eprintln!("the cluster is PostgreSQL {version}: the startup comparison needs 18 (.ci/pg18.sh)");
+        return None;
+    }
+    Some(port)
+}
+
+#[tokio::test]
+async fn startup_answers_match_postgresql_18() {
+    let Some(pg) = postgresql_18().await else { return };
+    let (_server, ours) = start(Config::default(), Trust).await;
+    let user = [("user", "fe_trust"), ("database", "fe")];
+    let both = |packet: Vec<u8>, single_byte: bool| async move {
+        (exchange(pg, &packet, single_byte).await, exchange(ours, &packet, single_byte).await)
+    };
+
+    // 3.0: AuthenticationOk, BackendKeyData with a 4-byte key, ReadyForQuery.
+    let (theirs, mine) = both(startup(3, 0, &user), false).await;
+    assert_eq!((theirs.tags(), mine.tags()), ("RKZ".into(), "RKZ".into()));
+    assert_eq!((theirs.key_len(), mine.key_len()), (Some(4), Some(4)));
+
+    // 3.2: the same, with a longer key, as long as PostgreSQL 18's.
+    let (theirs, mine) = both(startup(3, 2, &user), false).await;
+    assert_eq!(theirs.tags(), mine.tags());
+    assert_eq!(mine.key_len(), theirs.key_len());
+    assert!(theirs.key_len() > Some(4));
+
+    // A newer minor version: NegotiateProtocolVersion offering 3.2, then on.
+    let (theirs, mine) = both(startup(3, 9, &user), false).await;
+    assert_eq!((theirs.tags(), mine.tags()), ("vRKZ".into(), "vRKZ".into()));
+    assert_eq!(theirs.negotiated(), Some((0x0003_0002, vec![])));
+    assert_eq!(mine.negotiated(), theirs.negotiated());
+
+    // Unknown protocol options are named back; the session goes on.
+    let with_options = [("user", "fe_trust"), ("database", "fe"), ("_pq_.unheard_of", "1")];
+    let (theirs, mine) = both(startup(3, 0, &with_options), false).await;
+    assert_eq!(theirs.tags(), mine.tags());
+    assert_eq!(theirs.negotiated(), Some((0x0003_0000, vec!["_pq_.unheard_of".into()])));
+    assert_eq!(mine.negotiated(), theirs.negotiated());
+
+    // Another major version: FATAL 0A000, then the close.
+    let (theirs, mine) = both(startup(4, 0, &user), false).await;
+    assert_eq!(theirs.error(), Some(("FATAL".into(), "0A000".into())));
+    assert_eq!(mine.error(), theirs.error());
+    assert!(theirs.closed && mine.closed);
+
+    // No user: FATAL 28000.
+    let (theirs, mine) = both(startup(3, 0, &[("database", "fe")]), false).await;
+    assert_eq!(theirs.error(), Some(("FATAL".into(), "28000".into())));
+    assert_eq!(mine.error(), theirs.error());
+    assert!(theirs.closed && mine.closed);
+
+    // A parameter without its terminator: FATAL 08P01.
+    let mut body = vec![0, 3, 0, 0];
+    body.extend_from_slice(b"user\0fe_trust");
+    let (theirs, mine) = both(with_length(&body), false).await;
+    assert_eq!(theirs.error(), Some(("FATAL".into(), "08P01".into())));
+    assert_eq!(mine.error(), theirs.error());
+
+    // SSLRequest without TLS, GSSENCRequest: 'N' from both.
+    let ssl_request = with_length(&80_877_103u32.to_be_bytes());
+    let (theirs, mine) = both(ssl_request, true).await;
+    assert_eq!((theirs.byte, mine.byte), (Some(b'N'), Some(b'N')));
+    let gss_request = with_length(&80_877_104u32.to_be_bytes());
+    let (theirs, mine) = both(gss_request, true).await;
+    assert_eq!((theirs.byte, mine.byte), (Some(b'N'), Some(b'N')));
+
+    // A CancelRequest for no such session: no answer, the connection closes.
+    let mut cancel = 80_877_102u32.to_be_bytes().to_vec();
+    cancel.extend_from_slice(&12_345i32.to_be_bytes());
+    cancel.extend_from_slice(&[7; 32]);
+    let (theirs, mine) = both(with_length(&cancel), false).await;
+    assert!(theirs.messages.is_empty() && theirs.closed, "{theirs:?}");
+    assert!(mine.messages.is_empty() && mine.closed, "{mine:?}");
+}
