@@ -224,3 +224,134 @@ async fn startup_answers_match_postgresql_18() {
     assert!(theirs.messages.is_empty() && theirs.closed, "{theirs:?}");
     assert!(mine.messages.is_empty() && mine.closed, "{mine:?}");
 }
+
+/// A logged-in session on a raw socket (trust, protocol 3.2).
+struct Raw {
+    stream: TcpStream,
+}
+
+impl Raw {
+    async fn login(port: u16) -> Raw {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(&startup(3, 2, &[("user", "fe_trust"), ("database", "fe")])).await.unwrap();
+        let mut raw = Raw { stream };
+        let login = raw.until_ready().await;
+        assert_eq!(login.tags(), "RKZ");
+        raw
+    }
+
+    /// Reads messages until ReadyForQuery or the end.
+    async fn until_ready(&mut self) -> Answer {
+        tokio::time::timeout(LIMIT, async {
+            let mut answer = Answer { byte: None, messages: Vec::new(), closed: false };
+            loop {
+                let mut header = [0u8; 5];
+                if self.stream.read_exact(&mut header).await.is_err() {
+                    answer.closed = true;
+                    return answer;
+                }
+                let len = u32::from_be_bytes(header[1..].try_into().unwrap()) as usize;
+                let mut body = vec![0u8; len - 4];
+                self.stream.read_exact(&mut body).await.unwrap();
+                // Notices are the servers' own business.
+                if header[0] != b'N' {
+                    answer.messages.push(Message { tag: header[0], body });
+                }
+                if header[0] == b'Z' {
+                    return answer;
+                }
+            }
+        })
+        .await
+        .expect("ReadyForQuery or a close, not a hang")
+    }
+
+    async fn send(&mut self, messages: &[Vec<u8>]) -> Answer {
+        self.stream.write_all(&messages.concat()).await.unwrap();
+        self.until_ready().await
+    }
+}
+
+/// A tagged message.
+fn tagged(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut message = vec![tag];
+    message.extend_from_slice(&with_length(body));
+    message
+}
+
+fn cstr(parts: &[&[u8]]) -> Vec<u8> {
+    parts.iter().flat_map(|p| p.iter().copied().chain([0])).collect()
+}
+
+fn sync() -> Vec<u8> {
+    tagged(b'S', &[])
+}
+
+/// The SQLSTATEs of every ErrorResponse in an answer.
+fn codes(answer: &Answer) -> Vec<String> {
+    answer
+        .messages
+        .iter()
+        .filter(|m| m.tag == b'E')
+        .filter_map(|m| {
+            m.body
+                .split(|&b| b == 0)
+                .find(|f| f.first() == Some(&b'C'))
+                .map(|f| String::from_utf8_lossy(&f[1..]).into())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn extended_protocol_errors_match_postgresql_18() {
+    let Some(pg) = postgresql_18().await else { return };
+    let (_server, ours) = start(Config::default(), Trust).await;
+    let (mut theirs, mut mine) = (Raw::login(pg).await, Raw::login(ours).await);
+
+    let mut bind_nope = cstr(&[b"", b"nope"]);
+    bind_nope.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut execute_nope = cstr(&[b"nope"]);
+    execute_nope.extend_from_slice(&0i32.to_be_bytes());
+    let steps: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("an empty query", vec![tagged(b'Q', b"\0")]),
+        ("a lone Sync", vec![sync()]),
+        ("Bind to no such statement", vec![tagged(b'B', &bind_nope), sync()]),
+        ("errors skip the rest up to Sync", vec![tagged(b'B', &bind_nope), tagged(b'E', &execute_nope), sync()]),
+        ("Describe no such statement", vec![tagged(b'D', &cstr(&[b"Snope"])), sync()]),
+        ("Describe no such portal", vec![tagged(b'D', &cstr(&[b"Pnope"])), sync()]),
+        ("Execute no such portal", vec![tagged(b'E', &execute_nope), sync()]),
+        (
+            "Close no such statement or portal",
+            vec![tagged(b'C', &cstr(&[b"Snope"])), tagged(b'C', &cstr(&[b"Pnope"])), sync()],
+        ),
+        ("Flush, then Sync", vec![tagged(b'H', &[]), sync()]),
+        (
+            "COPY messages outside COPY are ignored",
+            vec![tagged(b'd', b"stray"), tagged(b'c', &[]), tagged(b'f', b"nothing\0"), sync()],
+        ),
+        // Whole frames with bad content: an ERROR, and the session goes on.
+        ("Describe with a bad kind", vec![tagged(b'D', &cstr(&[b"Xnope"])), sync()]),
+        ("Close with a bad kind", vec![tagged(b'C', &cstr(&[b"Xnope"])), sync()]),
+        ("a Query without its terminator", vec![tagged(b'Q', b"SELECT 1")]),
+        ("a Parse cut short", vec![tagged(b'P', b"\0SELECT 1\0\0"), sync()]),
+        ("an Execute cut short", vec![tagged(b'E', b"\0\0\0"), sync()]),
+        ("a Flush with a body", vec![tagged(b'H', b"x"), sync()]),
+        ("a Query with bad UTF-8", vec![tagged(b'Q', b"SELECT '\xff'\0")]),
+    ];
+    // Not compared: a Bind cut short naming no statement. PostgreSQL looks the
+    // statement up before reading the rest (26000); postwire checks the whole
+    // message first (08P01). Both answer with an ERROR and go on.
+    for (what, messages) in steps {
+        let (a, b) = (theirs.send(&messages).await, mine.send(&messages).await);
+        assert_eq!(b.tags(), a.tags(), "{what}: tags");
+        assert_eq!(codes(&b), codes(&a), "{what}: SQLSTATEs");
+        // The transaction status too.
+        assert_eq!(b.message(b'Z'), a.message(b'Z'), "{what}: ReadyForQuery");
+    }
+
+    // An unknown message type ends the session: FATAL 08P01, then the close.
+    let (a, b) = (theirs.send(&[tagged(b'!', b"")]).await, mine.send(&[tagged(b'!', b"")]).await);
+    assert_eq!(a.error(), Some(("FATAL".into(), "08P01".into())));
+    assert_eq!(b.error(), a.error());
+    assert!(a.closed && b.closed);
+}

@@ -342,12 +342,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         }
         let message = match FrontendMessage::decode(raw) {
             Ok(m) => m,
-            Err(DecodeError::InvalidUtf8) if matches!(raw.tag, b'Q' | b'P' | b'B' | b'D' | b'E' | b'C' | b'F') => {
-                // PostgreSQL answers bad text with an ERROR, not a FATAL.
-                return self.command_error(consumed, raw.tag == b'Q', DecodeError::InvalidUtf8);
-            }
             Err(DecodeError::UnknownMessageType { tag }) => {
                 return self.violation(consumed, Violation::UnexpectedMessage { tag });
+            }
+            Err(e) if matches!(raw.tag, b'Q' | b'P' | b'B' | b'D' | b'E' | b'C' | b'F' | b'H') => {
+                // A command whose frame is whole but whose content is not
+                // (bad text, a bad Describe kind, a short field): PostgreSQL
+                // answers with an ERROR and the session goes on.
+                return self.command_error(consumed, raw.tag == b'Q', e);
             }
             Err(e) => return self.violation(consumed, Violation::Malformed(e)),
         };

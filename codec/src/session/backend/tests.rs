@@ -240,6 +240,34 @@ fn after_an_error_everything_up_to_sync_is_skipped() {
 }
 
 #[test]
+fn whole_frames_with_bad_content_are_errors_not_the_end() {
+    // As PostgreSQL: a framed command whose content is malformed (a bad
+    // Describe kind, a Query without its terminator) gets ERROR 08P01; the
+    // session goes on. An unknown message type stays FATAL.
+    let mut h = Harness::logged_in();
+    h.input.extend_from_slice(b"D\0\0\0\x0aXnope\0");
+    h.send(&Execute { portal: "", max_rows: 0 });
+    h.send(&Sync);
+    assert_eq!(h.next().as_deref(), Some("Sync { after_error: true }"));
+    assert_eq!(h.error_code(), "08P01");
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"Z");
+    h.input.extend_from_slice(b"Q\0\0\0\x0cSELECT 1");
+    assert_eq!(h.next(), None);
+    assert_eq!(h.output(), b"EZ");
+    h.send(&Query { sql: "SELECT 2" });
+    assert!(h.next().unwrap().starts_with("Query"));
+    h.input.clear();
+    h.backend.empty_query().unwrap();
+    h.backend.ready_for_query().unwrap();
+    h.output();
+    h.input.extend_from_slice(b"!\0\0\0\x04");
+    assert!(h.next().unwrap().starts_with("Ended"));
+    assert_eq!(h.error_code(), "08P01");
+    assert!(h.backend.is_closed());
+}
+
+#[test]
 fn statement_limits_and_duplicates() {
     let mut h = Harness::logged_in();
     for name in ["a", "b", "c", "d", "e"] {
