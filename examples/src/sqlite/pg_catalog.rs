@@ -1,0 +1,769 @@
+//! The catalog queries psql's meta-commands send (`\d`, `\dt`, `\d NAME`,
+//! `\l`, `\dn`, `\du`, …), recognised by the catalog relations they read
+//! and the shape of their select list (never by exact text), and answered
+//! from SQLite's own catalog: `sqlite_schema`, `pragma_table_info`,
+//! `pragma_index_list` and `pragma_index_info`.
+//!
+//! Everything lives in schema `public`, owned by the logged-in user; a
+//! relation's oid is 16384 plus its `sqlite_schema` rowid. Catalog queries
+//! not recognised here go to SQLite as any other SQL does and fail there
+//! with PostgreSQL's "relation does not exist".
+
+use postwire_server::codec::{Oid, oid};
+use postwire_server::{Column, PgError, Value};
+use rusqlite::Connection;
+
+use super::errors::pg_error;
+use super::lexer::{Kind, Token, string_value};
+use super::types::type_of_decltype;
+
+/// Where relation oids start (PostgreSQL's first user oid).
+const FIRST_OID: i64 = 16384;
+
+/// Catalog relations whose rows SQLite has nothing to match: row-level
+/// security policies, extended statistics, publications, inheritance,
+/// rules and triggers. Queries about them answer no rows.
+const EMPTY_CATALOGS: &[&str] =
+    &["pg_policy", "pg_statistic_ext", "pg_publication", "pg_inherits", "pg_rewrite", "pg_trigger"];
+
+/// A recognised catalog query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum CatalogQuery {
+    /// `\d`, `\dt`, `\dv`, `\di` [PATTERN]: relations of these `relkind`s.
+    Relations { kinds: Vec<String>, items: Vec<String>, name: Option<Pattern>, schema: Option<Pattern> },
+    /// `\d NAME`, first step: the oid, schema and name of each match.
+    FindRelation { name: Pattern, schema: Option<Pattern> },
+    /// `\d NAME`: the relation's `pg_class` flags.
+    RelationInfo { oid: i64, items: Vec<String> },
+    /// `\d NAME`: its columns (name, type, default, not null, …).
+    Columns { oid: i64, items: Vec<String> },
+    /// `\d NAME`: its indexes, primary key and unique constraints.
+    Indexes { oid: i64 },
+    /// A detail SQLite has none of: no rows, these columns.
+    Empty { items: Vec<String> },
+    /// `\l`: the one database.
+    Databases { items: Vec<String> },
+    /// `\dn`: the one schema, `public`.
+    Schemas { items: Vec<String>, name: Option<Pattern> },
+    /// `\du`: the logged-in user.
+    Roles { items: Vec<String>, name: Option<Pattern> },
+}
+
+/// A psql name pattern as psql sends it, a regular expression such as
+/// `^(it.*)$`: literal characters, `.` and `.*`, matched case-insensitively
+/// as SQLite matches names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Pattern(Vec<Atom>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Atom {
+    Char(char),
+    Any,
+    AnyRun,
+}
+
+impl Pattern {
+    /// The pattern of psql's regex; `None` for regex syntax beyond what
+    /// psql makes of `*`, `?` and plain names.
+    fn parse(regex: &str) -> Option<Pattern> {
+        let inner = regex.strip_prefix("^(")?.strip_suffix(")$")?;
+        let mut atoms = Vec::new();
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            let atom = match c {
+                '\\' => Atom::Char(chars.next()?),
+                '.' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    Atom::AnyRun
+                }
+                '.' => Atom::Any,
+                '(' | ')' | '|' | '[' | ']' | '*' | '+' | '?' | '{' | '}' | '^' | '$' => return None,
+                c => Atom::Char(c),
+            };
+            atoms.push(atom);
+        }
+        Some(Pattern(atoms))
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        fn go(atoms: &[Atom], name: &[char]) -> bool {
+            match atoms.split_first() {
+                None => name.is_empty(),
+                Some((Atom::AnyRun, rest)) => (0..=name.len()).any(|skip| go(rest, &name[skip..])),
+                Some((Atom::Any, rest)) => !name.is_empty() && go(rest, &name[1..]),
+                Some((Atom::Char(c), rest)) => {
+                    name.first().is_some_and(|n| n.to_lowercase().eq(c.to_lowercase())) && go(rest, &name[1..])
+                }
+            }
+        }
+        go(&self.0, &name.chars().collect::<Vec<_>>())
+    }
+}
+
+fn matches(pattern: &Option<Pattern>, name: &str) -> bool {
+    pattern.as_ref().is_none_or(|p| p.matches(name))
+}
+
+/// The statement's significant tokens, looked at as a catalog query.
+struct Shape<'a, 't> {
+    sig: &'a [Token<'t>],
+    /// `pg_catalog.X` names, lower case.
+    relations: Vec<String>,
+    /// The first select list's items, each as its tokens' lower-case text
+    /// joined by spaces.
+    items: Vec<String>,
+}
+
+impl Shape<'_, '_> {
+    fn reads(&self, relation: &str) -> bool {
+        self.relations.iter().any(|r| r == relation)
+    }
+
+    fn first_item(&self) -> &str {
+        self.items.first().map_or("", String::as_str)
+    }
+
+    /// Whether the tokens from `at` spell `words` (case-insensitive).
+    fn spells(&self, at: usize, words: &[&str]) -> bool {
+        words.iter().enumerate().all(|(i, w)| self.sig.get(at + i).is_some_and(|t| t.text.eq_ignore_ascii_case(w)))
+    }
+
+    /// The first position where the tokens spell `words`.
+    fn find(&self, words: &[&str]) -> Option<usize> {
+        (0..self.sig.len()).find(|&at| self.spells(at, words))
+    }
+
+    /// The string literal after `column OPERATOR(pg_catalog.~)`.
+    fn regex_on(&self, qualifier: &str, column: &str) -> Option<String> {
+        let at = self.find(&[qualifier, ".", column, "operator", "(", "pg_catalog", ".", "~", ")"])?;
+        self.sig.get(at + 9).filter(|t| t.kind == Kind::String).map(|t| string_value(t.text))
+    }
+
+    /// The pattern filtering `qualifier.column`: `Ok(None)` without one,
+    /// `Err` when psql's regex is beyond [`Pattern`].
+    fn pattern_on(&self, qualifier: &str, column: &str) -> Result<Option<Pattern>, ()> {
+        match self.regex_on(qualifier, column) {
+            None => Ok(None),
+            Some(regex) => Pattern::parse(&regex).map(Some).ok_or(()),
+        }
+    }
+
+    /// The oid in `qualifier.column = '16387'`.
+    fn oid_of(&self, qualifier: &str, column: &str) -> Option<i64> {
+        let at = self.find(&[qualifier, ".", column, "="])?;
+        let literal = self.sig.get(at + 4).filter(|t| t.kind == Kind::String)?;
+        string_value(literal.text).parse().ok()
+    }
+
+    /// The `relkind IN ('r', 'p', …)` list.
+    fn relkinds(&self) -> Option<Vec<String>> {
+        let at = self.find(&["relkind", "in", "("])?;
+        let mut kinds = Vec::new();
+        for token in &self.sig[at + 3..] {
+            match token.kind {
+                Kind::String => kinds.push(string_value(token.text)),
+                Kind::Symbol if token.text == "," => {}
+                Kind::Symbol if token.text == ")" => return Some(kinds),
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
+fn shape<'a, 't>(sig: &'a [Token<'t>]) -> Option<Shape<'a, 't>> {
+    if !sig.first()?.is_word("select") {
+        return None;
+    }
+    let relations: Vec<String> = sig
+        .windows(3)
+        .filter(|w| w[0].is_word("pg_catalog") && w[1].is_symbol(".") && w[2].kind == Kind::Word)
+        .map(|w| w[2].text.to_ascii_lowercase())
+        .collect();
+    if relations.is_empty() {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut depth = 0i32;
+    for token in &sig[1..] {
+        match token.kind {
+            Kind::Symbol if token.text == "(" => depth += 1,
+            Kind::Symbol if token.text == ")" => depth -= 1,
+            Kind::Symbol if token.text == "," && depth == 0 => {
+                items.push(current.join(" "));
+                current.clear();
+                continue;
+            }
+            Kind::Word if depth == 0 && token.is_word("from") => break,
+            _ => {}
+        }
+        current.push(if token.kind == Kind::QuotedName { token.text.to_owned() } else { token.text.to_lowercase() });
+    }
+    items.push(current.join(" "));
+    Some(Shape { sig, relations, items })
+}
+
+/// The catalog query `sig` (a statement's significant tokens) is, if it is
+/// one this module answers.
+pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
+    let shape = shape(sig)?;
+    let items = shape.items.clone();
+    let first = shape.first_item();
+    if EMPTY_CATALOGS.iter().any(|r| shape.reads(r)) {
+        return Some(CatalogQuery::Empty { items });
+    }
+    if shape.reads("pg_class") && items.iter().any(|i| i.ends_with("as \"Schema\"")) {
+        let kinds = shape.relkinds()?;
+        let name = shape.pattern_on("c", "relname").ok()?;
+        let schema = shape.pattern_on("n", "nspname").ok()?;
+        return Some(CatalogQuery::Relations { kinds, items, name, schema });
+    }
+    if shape.reads("pg_class") && items == ["c . oid", "n . nspname", "c . relname"] {
+        let name = shape.pattern_on("c", "relname").ok()??;
+        let schema = shape.pattern_on("n", "nspname").ok()?;
+        return Some(CatalogQuery::FindRelation { name, schema });
+    }
+    if shape.reads("pg_class") && first == "c . relchecks" {
+        return Some(CatalogQuery::RelationInfo { oid: shape.oid_of("c", "oid")?, items });
+    }
+    if shape.reads("pg_attribute") && first == "a . attname" {
+        return Some(CatalogQuery::Columns { oid: shape.oid_of("a", "attrelid")?, items });
+    }
+    if shape.reads("pg_index") && first == "c2 . relname" && shape.find(&["i", ".", "indrelid"]).is_some() {
+        return Some(CatalogQuery::Indexes { oid: shape.oid_of("c", "oid")? });
+    }
+    if shape.reads("pg_database") && items.iter().any(|i| i.ends_with("as \"Name\"")) {
+        return Some(CatalogQuery::Databases { items });
+    }
+    if shape.reads("pg_namespace") && !shape.reads("pg_class") && items.iter().any(|i| i.ends_with("as \"Name\"")) {
+        let name = shape.pattern_on("n", "nspname").ok()?;
+        return Some(CatalogQuery::Schemas { items, name });
+    }
+    if shape.reads("pg_roles") && first == "r . rolname" {
+        let name = shape.pattern_on("r", "rolname").ok()?;
+        return Some(CatalogQuery::Roles { items, name });
+    }
+    None
+}
+
+/// The name a select item gives its column: its alias, else its last word.
+fn item_name(item: &str) -> String {
+    if let Some(quoted) = item.strip_suffix('"')
+        && let Some(open) = quoted.rfind('"')
+    {
+        return quoted[open + 1..].to_owned();
+    }
+    let last = item.rsplit(' ').next().unwrap_or(item);
+    let last = last.trim_matches('"');
+    if last.is_empty() || last.starts_with('\'') || last == ")" { "?column?".into() } else { last.into() }
+}
+
+/// What a select item asks for: the column it names or the function it
+/// calls, found by the catalog column's name in it.
+fn item_is(item: &str, key: &str) -> bool {
+    item.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '"')).any(|w| w.trim_matches('"') == key)
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
+}
+
+/// One answer column: its name, type and value per row.
+type Answer<'r, R> = (String, Oid, Box<dyn Fn(&R) -> Value + 'r>);
+
+fn answer_columns<R>(answers: &[Answer<'_, R>]) -> Vec<Column> {
+    answers.iter().map(|(name, type_oid, _)| Column::new(name, *type_oid)).collect()
+}
+
+/// The result columns of `query`.
+pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
+    let session = SessionNames { user: String::new(), database: String::new() };
+    match query {
+        CatalogQuery::Relations { items, .. } => answer_columns(&relation_answers(items, &session)),
+        CatalogQuery::FindRelation { .. } => {
+            vec![Column::new("oid", oid::OID), Column::new("nspname", oid::NAME), Column::new("relname", oid::NAME)]
+        }
+        CatalogQuery::RelationInfo { items, .. } => answer_columns(&relation_info_answers(items)),
+        CatalogQuery::Columns { items, .. } => answer_columns(&column_answers(items)),
+        CatalogQuery::Indexes { .. } => index_columns(),
+        CatalogQuery::Empty { items } => items.iter().map(|i| Column::new(&item_name(i), oid::TEXT)).collect(),
+        CatalogQuery::Databases { items } => answer_columns(&database_answers(items, &session)),
+        CatalogQuery::Schemas { items, .. } => answer_columns(&schema_answers(items, &session)),
+        CatalogQuery::Roles { items, .. } => answer_columns(&role_answers(items, &session)),
+    }
+}
+
+/// Who and where the session is.
+struct SessionNames {
+    user: String,
+    database: String,
+}
+
+fn session_names(conn: &Connection) -> Result<SessionNames, PgError> {
+    let sql = "SELECT current_user(), current_database()";
+    conn.query_row(sql, [], |row| Ok(SessionNames { user: row.get(0)?, database: row.get(1)? }))
+        .map_err(|e| pg_error(&e, sql))
+}
+
+/// Answers `query` from the SQLite catalog of `conn`.
+pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<Value>>, PgError> {
+    let session = session_names(conn)?;
+    let rows = |answers: &[Answer<'_, Relation>], relations: &[Relation]| -> Vec<Vec<Value>> {
+        relations.iter().map(|r| answers.iter().map(|(_, _, value)| value(r)).collect()).collect()
+    };
+    Ok(match query {
+        CatalogQuery::Relations { kinds, items, name, schema } => {
+            let relations: Vec<Relation> = if matches(schema, "public") {
+                relations(conn)?
+                    .into_iter()
+                    .filter(|r| kinds.iter().any(|k| k == r.kind) && matches(name, &r.name))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            rows(&relation_answers(items, &session), &relations)
+        }
+        CatalogQuery::FindRelation { name, schema } => {
+            if !matches(schema, "public") {
+                return Ok(Vec::new());
+            }
+            relations(conn)?
+                .into_iter()
+                .filter(|r| r.kind != "i" && name.matches(&r.name))
+                .map(|r| vec![Value::Oid(r.oid as u32), text("public"), text(&r.name)])
+                .collect()
+        }
+        CatalogQuery::RelationInfo { oid, items } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            let has_index = !indexes(conn, &relation)?.is_empty();
+            let relation = Relation { has_index, ..relation };
+            rows(&relation_info_answers(items), &[relation])
+        }
+        CatalogQuery::Columns { oid, items } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            let answers = column_answers(items);
+            table_info(conn, &relation.name)?
+                .iter()
+                .map(|column| answers.iter().map(|(_, _, value)| value(column)).collect())
+                .collect()
+        }
+        CatalogQuery::Indexes { oid } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            indexes(conn, &relation)?.into_iter().map(|index| index.row(&relation.name)).collect()
+        }
+        CatalogQuery::Empty { .. } => Vec::new(),
+        CatalogQuery::Databases { items } => {
+            let answers = database_answers(items, &session);
+            vec![answers.iter().map(|(_, _, value)| value(&())).collect()]
+        }
+        CatalogQuery::Schemas { items, name } => {
+            if !matches(name, "public") {
+                return Ok(Vec::new());
+            }
+            let answers = schema_answers(items, &session);
+            vec![answers.iter().map(|(_, _, value)| value(&())).collect()]
+        }
+        CatalogQuery::Roles { items, name } => {
+            if !matches(name, &session.user) {
+                return Ok(Vec::new());
+            }
+            let answers = role_answers(items, &session);
+            vec![answers.iter().map(|(_, _, value)| value(&())).collect()]
+        }
+    })
+}
+
+/// A table, view or index from `sqlite_schema`.
+#[derive(Debug, Clone)]
+struct Relation {
+    oid: i64,
+    /// `r`, `v` or `i`.
+    kind: &'static str,
+    name: String,
+    /// The table an index is on (the relation itself otherwise).
+    table: String,
+    has_index: bool,
+}
+
+const RELATIONS_SQL: &str = "SELECT rowid, type, name, tbl_name FROM sqlite_schema \
+     WHERE type IN ('table', 'view', 'index') AND name NOT GLOB 'sqlite_*'";
+
+fn relation_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
+    let kind = match row.get::<_, String>(1)?.as_str() {
+        "view" => "v",
+        "index" => "i",
+        _ => "r",
+    };
+    Ok(Relation {
+        oid: FIRST_OID + row.get::<_, i64>(0)?,
+        kind,
+        name: row.get(2)?,
+        table: row.get(3)?,
+        has_index: false,
+    })
+}
+
+/// The database's tables, views and indexes, by name.
+fn relations(conn: &Connection) -> Result<Vec<Relation>, PgError> {
+    let sql = format!("{RELATIONS_SQL} ORDER BY name");
+    let mut stmt = conn.prepare(&sql).map_err(|e| pg_error(&e, &sql))?;
+    let rows = stmt.query_map([], relation_of).map_err(|e| pg_error(&e, &sql))?;
+    rows.collect::<Result<_, _>>().map_err(|e| pg_error(&e, &sql))
+}
+
+/// The relation with this oid.
+fn relation(conn: &Connection, oid: i64) -> Result<Option<Relation>, PgError> {
+    let sql = format!("{RELATIONS_SQL} AND rowid = ?1");
+    let mut stmt = conn.prepare(&sql).map_err(|e| pg_error(&e, &sql))?;
+    let mut rows = stmt.query_map([oid - FIRST_OID], relation_of).map_err(|e| pg_error(&e, &sql))?;
+    rows.next().transpose().map_err(|e| pg_error(&e, &sql))
+}
+
+/// `\d`'s columns: Schema, Name, Type, Owner (and Table for `\di`).
+fn relation_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, Relation>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'r, Relation> {
+            let name = item_name(item);
+            let value: Box<dyn Fn(&Relation) -> Value> = match name.as_str() {
+                "Schema" => Box::new(|_| text("public")),
+                "Name" => Box::new(|r| text(&r.name)),
+                "Type" => Box::new(|r| {
+                    text(match r.kind {
+                        "v" => "view",
+                        "i" => "index",
+                        _ => "table",
+                    })
+                }),
+                "Owner" => Box::new(|_| text(&session.user)),
+                "Table" => Box::new(|r| text(&r.table)),
+                "Persistence" => Box::new(|_| text("permanent")),
+                "Access method" => Box::new(|r| if r.kind == "v" { Value::Null } else { text("heap") }),
+                _ => Box::new(|_| Value::Null),
+            };
+            let type_oid =
+                if matches!(name.as_str(), "Schema" | "Name" | "Owner" | "Table") { oid::NAME } else { oid::TEXT };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// `\d NAME`'s `pg_class` flags, by the flag each item names.
+fn relation_info_answers(items: &[String]) -> Vec<Answer<'static, Relation>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'static, Relation> {
+            let name = item_name(item);
+            let boolean =
+                |v: bool| -> (Oid, Box<dyn Fn(&Relation) -> Value>) { (oid::BOOL, Box::new(move |_| Value::Bool(v))) };
+            let (type_oid, value): (Oid, Box<dyn Fn(&Relation) -> Value>) = if item_is(item, "relchecks") {
+                (oid::INT2, Box::new(|_| Value::Int2(0)))
+            } else if item_is(item, "relkind") {
+                (oid::CHAR, Box::new(|r| text(r.kind)))
+            } else if item_is(item, "relhasindex") {
+                (oid::BOOL, Box::new(|r| Value::Bool(r.has_index)))
+            } else if item_is(item, "reltablespace") {
+                (oid::OID, Box::new(|_| Value::Oid(0)))
+            } else if item_is(item, "relpersistence") {
+                (oid::CHAR, Box::new(|_| text("p")))
+            } else if item_is(item, "relreplident") {
+                (oid::CHAR, Box::new(|_| text("d")))
+            } else if item_is(item, "amname") {
+                (oid::NAME, Box::new(|r| if r.kind == "v" { Value::Null } else { text("heap") }))
+            } else if item.starts_with("c . rel") || item.starts_with("false") {
+                // relhasrules, relhastriggers, relrowsecurity, relispartition…
+                boolean(false)
+            } else {
+                (oid::TEXT, Box::new(|_| text("")))
+            };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// A column from `pragma_table_info`.
+struct TableColumn {
+    name: String,
+    decltype: String,
+    not_null: bool,
+    default: Option<String>,
+    /// Its place in the primary key (0: not in it).
+    pk: i64,
+}
+
+fn table_info(conn: &Connection, table: &str) -> Result<Vec<TableColumn>, PgError> {
+    let sql = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid";
+    let mut stmt = conn.prepare(sql).map_err(|e| pg_error(&e, sql))?;
+    let rows = stmt
+        .query_map([table], |row| {
+            Ok(TableColumn {
+                name: row.get(0)?,
+                decltype: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                not_null: row.get(2)?,
+                default: row.get(3)?,
+                pk: row.get(4)?,
+            })
+        })
+        .map_err(|e| pg_error(&e, sql))?;
+    let mut columns: Vec<TableColumn> = rows.collect::<Result<_, _>>().map_err(|e| pg_error(&e, sql))?;
+    // An `INTEGER PRIMARY KEY` is the rowid: never NULL.
+    if let [key] = columns.iter_mut().filter(|c| c.pk > 0).collect::<Vec<_>>().as_mut_slice()
+        && key.decltype.eq_ignore_ascii_case("integer")
+    {
+        key.not_null = true;
+    }
+    Ok(columns)
+}
+
+/// PostgreSQL's `format_type` for the example's type mapping.
+fn format_type(decltype: &str) -> String {
+    let (type_oid, typmod) = type_of_decltype(decltype);
+    let name = match type_oid {
+        oid::BOOL => "boolean",
+        oid::INT2 => "smallint",
+        oid::INT4 => "integer",
+        oid::INT8 => "bigint",
+        oid::FLOAT4 => "real",
+        oid::FLOAT8 => "double precision",
+        oid::NUMERIC => "numeric",
+        oid::VARCHAR => "character varying",
+        oid::BPCHAR => "character",
+        oid::NAME => "name",
+        oid::BYTEA => "bytea",
+        oid::DATE => "date",
+        oid::TIME => "time without time zone",
+        oid::TIMESTAMP => "timestamp without time zone",
+        oid::TIMESTAMPTZ => "timestamp with time zone",
+        oid::INTERVAL => "interval",
+        oid::UUID => "uuid",
+        oid::JSON => "json",
+        oid::JSONB => "jsonb",
+        oid::OID => "oid",
+        _ => "text",
+    };
+    if typmod >= 4 { format!("{name}({})", typmod - 4) } else { name.to_owned() }
+}
+
+/// `\d NAME`'s column list, by the attribute each item names.
+fn column_answers(items: &[String]) -> Vec<Answer<'static, TableColumn>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| -> Answer<'static, TableColumn> {
+            let name = item_name(item);
+            let (type_oid, value): (Oid, Box<dyn Fn(&TableColumn) -> Value>) = if i == 0 {
+                (oid::NAME, Box::new(|c| text(&c.name)))
+            } else if item_is(item, "format_type") {
+                (oid::TEXT, Box::new(|c| text(&format_type(&c.decltype))))
+            } else if item_is(item, "adbin") {
+                (oid::TEXT, Box::new(|c| c.default.as_deref().map_or(Value::Null, text)))
+            } else if item_is(item, "attnotnull") {
+                (oid::BOOL, Box::new(|c| Value::Bool(c.not_null)))
+            } else if item_is(item, "attidentity") || item_is(item, "attgenerated") || item_is(item, "attcompression") {
+                (oid::CHAR, Box::new(|_| text("")))
+            } else if item_is(item, "attstorage") {
+                (oid::CHAR, Box::new(|c| text(if type_of_decltype(&c.decltype).0 == oid::TEXT { "x" } else { "p" })))
+            } else if item_is(item, "attstattarget") {
+                // -1, the default, which psql shows as NULL.
+                (oid::INT4, Box::new(|_| Value::Null))
+            } else {
+                // collation, description, FDW options…
+                (oid::TEXT, Box::new(|_| Value::Null))
+            };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// An index as `\d NAME` lists it.
+struct Index {
+    name: String,
+    primary: bool,
+    unique: bool,
+    /// `p` or `u` for a primary key or unique constraint.
+    constraint: Option<&'static str>,
+    columns: Vec<String>,
+    /// A partial index's condition.
+    predicate: Option<String>,
+}
+
+impl Index {
+    fn row(&self, table: &str) -> Vec<Value> {
+        let columns = self.columns.join(", ");
+        let mut definition = format!(
+            "CREATE {}INDEX {} ON public.{} USING btree ({columns})",
+            if self.unique { "UNIQUE " } else { "" },
+            self.name,
+            table
+        );
+        if let Some(predicate) = &self.predicate {
+            definition.push_str(&format!(" WHERE {predicate}"));
+        }
+        let constraint = match self.constraint {
+            Some("p") => Value::Text(format!("PRIMARY KEY ({columns})")),
+            Some(_) => Value::Text(format!("UNIQUE ({columns})")),
+            None => Value::Null,
+        };
+        vec![
+            text(&self.name),
+            Value::Bool(self.primary),
+            Value::Bool(self.unique),
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Text(definition),
+            constraint,
+            self.constraint.map_or(Value::Null, text),
+            self.constraint.map_or(Value::Null, |_| Value::Bool(false)),
+            self.constraint.map_or(Value::Null, |_| Value::Bool(false)),
+            Value::Bool(false),
+            Value::Oid(0),
+        ]
+    }
+}
+
+fn index_columns() -> Vec<Column> {
+    [
+        ("relname", oid::NAME),
+        ("indisprimary", oid::BOOL),
+        ("indisunique", oid::BOOL),
+        ("indisclustered", oid::BOOL),
+        ("indisvalid", oid::BOOL),
+        ("pg_get_indexdef", oid::TEXT),
+        ("pg_get_constraintdef", oid::TEXT),
+        ("contype", oid::CHAR),
+        ("condeferrable", oid::BOOL),
+        ("condeferred", oid::BOOL),
+        ("indisreplident", oid::BOOL),
+        ("reltablespace", oid::OID),
+    ]
+    .into_iter()
+    .map(|(name, type_oid)| Column::new(name, type_oid))
+    .collect()
+}
+
+/// The condition of a partial index's `CREATE INDEX … WHERE condition`.
+fn predicate(sql: &str) -> Option<String> {
+    let upper = sql.to_ascii_uppercase();
+    let at = upper.rfind(" WHERE ").or_else(|| upper.rfind(")WHERE "))?;
+    Some(sql[at + 7..].trim().to_owned())
+}
+
+/// A table's indexes, PostgreSQL-named: its primary key (SQLite's rowid
+/// alias included) first, then the rest by name.
+fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError> {
+    if relation.kind != "r" {
+        return Ok(Vec::new());
+    }
+    let table = &relation.name;
+    let mut found = Vec::new();
+    let mut keys: Vec<TableColumn> = table_info(conn, table)?.into_iter().filter(|c| c.pk > 0).collect();
+    keys.sort_by_key(|c| c.pk);
+    if let [key] = keys.as_slice()
+        && key.decltype.eq_ignore_ascii_case("integer")
+    {
+        found.push(Index {
+            name: format!("{table}_pkey"),
+            primary: true,
+            unique: true,
+            constraint: Some("p"),
+            columns: vec![key.name.clone()],
+            predicate: None,
+        });
+    }
+    let list_sql = "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)";
+    let info_sql = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
+    let sql_sql = "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1";
+    let mut list = conn.prepare(list_sql).map_err(|e| pg_error(&e, list_sql))?;
+    let listed = list
+        .query_map([table], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, String>(2)?, row.get::<_, bool>(3)?))
+        })
+        .map_err(|e| pg_error(&e, list_sql))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pg_error(&e, list_sql))?;
+    for (name, unique, origin, partial) in listed {
+        let mut info = conn.prepare(info_sql).map_err(|e| pg_error(&e, info_sql))?;
+        let columns = info
+            .query_map([&name], |row| Ok(row.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(expression)".into())))
+            .map_err(|e| pg_error(&e, info_sql))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| pg_error(&e, info_sql))?;
+        let predicate = if partial {
+            conn.query_row(sql_sql, [&name], |row| row.get::<_, Option<String>>(0))
+                .map_err(|e| pg_error(&e, sql_sql))?
+                .as_deref()
+                .and_then(predicate)
+        } else {
+            None
+        };
+        let (name, primary, constraint) = match origin.as_str() {
+            "pk" => (format!("{table}_pkey"), true, Some("p")),
+            "u" => (format!("{table}_{}_key", columns.join("_")), false, Some("u")),
+            _ => (name, false, None),
+        };
+        found.push(Index { name, primary, unique, constraint, columns, predicate });
+    }
+    found.sort_by(|a, b| b.primary.cmp(&a.primary).then_with(|| a.name.cmp(&b.name)));
+    Ok(found)
+}
+
+/// `\l`'s columns for the one database.
+fn database_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, ()>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'r, ()> {
+            let name = item_name(item);
+            let value: Box<dyn Fn(&()) -> Value> = match name.as_str() {
+                "Name" => Box::new(|_| text(&session.database)),
+                "Owner" => Box::new(|_| text(&session.user)),
+                "Encoding" => Box::new(|_| text("UTF8")),
+                "Collate" | "Ctype" => Box::new(|_| text("C")),
+                "Locale Provider" => Box::new(|_| text("libc")),
+                "Tablespace" => Box::new(|_| text("pg_default")),
+                _ => Box::new(|_| Value::Null),
+            };
+            let type_oid = if matches!(name.as_str(), "Name" | "Owner") { oid::NAME } else { oid::TEXT };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// `\dn`'s columns for schema `public`.
+fn schema_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, ()>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'r, ()> {
+            let name = item_name(item);
+            let value: Box<dyn Fn(&()) -> Value> = match name.as_str() {
+                "Name" => Box::new(|_| text("public")),
+                "Owner" => Box::new(|_| text(&session.user)),
+                _ => Box::new(|_| Value::Null),
+            };
+            let type_oid = if matches!(name.as_str(), "Name" | "Owner") { oid::NAME } else { oid::TEXT };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// `\du`'s columns for the logged-in user: a superuser, as the one user of
+/// the database is.
+fn role_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, ()>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'r, ()> {
+            let name = item_name(item);
+            let (type_oid, value): (Oid, Box<dyn Fn(&()) -> Value>) = match name.as_str() {
+                "rolname" => (oid::NAME, Box::new(|_| text(&session.user))),
+                "rolsuper" | "rolinherit" | "rolcreaterole" | "rolcreatedb" | "rolcanlogin" => {
+                    (oid::BOOL, Box::new(|_| Value::Bool(true)))
+                }
+                "rolreplication" | "rolbypassrls" => (oid::BOOL, Box::new(|_| Value::Bool(false))),
+                "rolconnlimit" => (oid::INT4, Box::new(|_| Value::Int4(-1))),
+                "memberof" => (oid::TEXT, Box::new(|_| text("{}"))),
+                _ => (oid::TEXT, Box::new(|_| Value::Null)),
+            };
+            (name, type_oid, value)
+        })
+        .collect()
+}
