@@ -22,7 +22,8 @@ const FIRST_OID: i64 = 16384;
 
 /// Catalog relations whose rows SQLite has nothing to match: row-level
 /// security policies, extended statistics, publications, inheritance,
-/// rules and triggers. Queries about them answer no rows.
+/// rules and triggers. Queries about them for one relation (an oid) answer
+/// no rows.
 const EMPTY_CATALOGS: &[&str] =
     &["pg_policy", "pg_statistic_ext", "pg_publication", "pg_inherits", "pg_rewrite", "pg_trigger"];
 
@@ -39,6 +40,10 @@ pub(super) enum CatalogQuery {
     Columns { oid: i64, items: Vec<String> },
     /// `\d NAME`: its indexes, primary key and unique constraints.
     Indexes { oid: i64 },
+    /// `\d NAME`: its foreign keys.
+    ForeignKeys { oid: i64 },
+    /// `\d NAME`: the foreign keys of other tables that reference it.
+    ReferencedBy { oid: i64 },
     /// A detail SQLite has none of: no rows, these columns.
     Empty { items: Vec<String> },
     /// `\l`: the one database.
@@ -155,6 +160,11 @@ impl Shape<'_, '_> {
         string_value(literal.text).parse().ok()
     }
 
+    /// The first string literal that is an oid.
+    fn first_oid(&self) -> Option<i64> {
+        self.sig.iter().filter(|t| t.kind == Kind::String).find_map(|t| string_value(t.text).parse().ok())
+    }
+
     /// The `relkind IN ('r', 'p', …)` list.
     fn relkinds(&self) -> Option<Vec<String>> {
         let at = self.find(&["relkind", "in", "("])?;
@@ -210,7 +220,7 @@ pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
     let shape = shape(sig)?;
     let items = shape.items.clone();
     let first = shape.first_item();
-    if EMPTY_CATALOGS.iter().any(|r| shape.reads(r)) {
+    if EMPTY_CATALOGS.iter().any(|r| shape.reads(r)) && shape.first_oid().is_some() {
         return Some(CatalogQuery::Empty { items });
     }
     if shape.reads("pg_class") && items.iter().any(|i| i.ends_with("as \"Schema\"")) {
@@ -232,6 +242,12 @@ pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
     }
     if shape.reads("pg_index") && first == "c2 . relname" && shape.find(&["i", ".", "indrelid"]).is_some() {
         return Some(CatalogQuery::Indexes { oid: shape.oid_of("c", "oid")? });
+    }
+    if shape.reads("pg_constraint") && first == "true as sametable" {
+        return Some(CatalogQuery::ForeignKeys { oid: shape.oid_of("r", "conrelid")? });
+    }
+    if shape.reads("pg_constraint") && first == "conname" && shape.find(&["confrelid"]).is_some() {
+        return Some(CatalogQuery::ReferencedBy { oid: shape.first_oid()? });
     }
     if shape.reads("pg_database") && items.iter().any(|i| i.ends_with("as \"Name\"")) {
         return Some(CatalogQuery::Databases { items });
@@ -269,8 +285,11 @@ fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
 
+/// How an answer column's value comes from a row.
+type Cell<'r, R> = Box<dyn Fn(&R) -> Value + 'r>;
+
 /// One answer column: its name, type and value per row.
-type Answer<'r, R> = (String, Oid, Box<dyn Fn(&R) -> Value + 'r>);
+type Answer<'r, R> = (String, Oid, Cell<'r, R>);
 
 fn answer_columns<R>(answers: &[Answer<'_, R>]) -> Vec<Column> {
     answers.iter().map(|(name, type_oid, _)| Column::new(name, *type_oid)).collect()
@@ -287,7 +306,16 @@ pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
         CatalogQuery::RelationInfo { items, .. } => answer_columns(&relation_info_answers(items)),
         CatalogQuery::Columns { items, .. } => answer_columns(&column_answers(items)),
         CatalogQuery::Indexes { .. } => index_columns(),
-        CatalogQuery::Empty { items } => items.iter().map(|i| Column::new(&item_name(i), oid::TEXT)).collect(),
+        CatalogQuery::ForeignKeys { .. } => vec![
+            Column::new("sametable", oid::BOOL),
+            Column::new("conname", oid::NAME),
+            Column::new("condef", oid::TEXT),
+            Column::new("ontable", oid::TEXT),
+        ],
+        CatalogQuery::ReferencedBy { .. } => {
+            vec![Column::new("conname", oid::NAME), Column::new("ontable", oid::TEXT), Column::new("condef", oid::TEXT)]
+        }
+        CatalogQuery::Empty { items } => items.iter().map(|i| Column::new(item_name(i), oid::TEXT)).collect(),
         CatalogQuery::Databases { items } => answer_columns(&database_answers(items, &session)),
         CatalogQuery::Schemas { items, .. } => answer_columns(&schema_answers(items, &session)),
         CatalogQuery::Roles { items, .. } => answer_columns(&role_answers(items, &session)),
@@ -337,7 +365,9 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
         CatalogQuery::RelationInfo { oid, items } => {
             let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
             let has_index = !indexes(conn, &relation)?.is_empty();
-            let relation = Relation { has_index, ..relation };
+            let has_triggers = relation.kind == "r"
+                && !(foreign_keys(conn, &relation.name)?.is_empty() && referenced_by(conn, &relation.name)?.is_empty());
+            let relation = Relation { has_index, has_triggers, ..relation };
             rows(&relation_info_answers(items), &[relation])
         }
         CatalogQuery::Columns { oid, items } => {
@@ -351,6 +381,20 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
         CatalogQuery::Indexes { oid } => {
             let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
             indexes(conn, &relation)?.into_iter().map(|index| index.row(&relation.name)).collect()
+        }
+        CatalogQuery::ForeignKeys { oid } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            foreign_keys(conn, &relation.name)?
+                .into_iter()
+                .map(|key| vec![Value::Bool(true), text(&key.name), text(&key.definition), text(&key.table)])
+                .collect()
+        }
+        CatalogQuery::ReferencedBy { oid } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            referenced_by(conn, &relation.name)?
+                .into_iter()
+                .map(|key| vec![text(&key.name), text(&key.table), text(&key.definition)])
+                .collect()
         }
         CatalogQuery::Empty { .. } => Vec::new(),
         CatalogQuery::Databases { items } => {
@@ -384,6 +428,8 @@ struct Relation {
     /// The table an index is on (the relation itself otherwise).
     table: String,
     has_index: bool,
+    /// Whether foreign keys involve it (PostgreSQL keeps them as triggers).
+    has_triggers: bool,
 }
 
 const RELATIONS_SQL: &str = "SELECT rowid, type, name, tbl_name FROM sqlite_schema \
@@ -401,6 +447,7 @@ fn relation_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
         name: row.get(2)?,
         table: row.get(3)?,
         has_index: false,
+        has_triggers: false,
     })
 }
 
@@ -426,7 +473,7 @@ fn relation_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answ
         .iter()
         .map(|item| -> Answer<'r, Relation> {
             let name = item_name(item);
-            let value: Box<dyn Fn(&Relation) -> Value> = match name.as_str() {
+            let value: Cell<'_, Relation> = match name.as_str() {
                 "Schema" => Box::new(|_| text("public")),
                 "Name" => Box::new(|r| text(&r.name)),
                 "Type" => Box::new(|r| {
@@ -455,14 +502,15 @@ fn relation_info_answers(items: &[String]) -> Vec<Answer<'static, Relation>> {
         .iter()
         .map(|item| -> Answer<'static, Relation> {
             let name = item_name(item);
-            let boolean =
-                |v: bool| -> (Oid, Box<dyn Fn(&Relation) -> Value>) { (oid::BOOL, Box::new(move |_| Value::Bool(v))) };
-            let (type_oid, value): (Oid, Box<dyn Fn(&Relation) -> Value>) = if item_is(item, "relchecks") {
+            let boolean = |v: bool| -> (Oid, Cell<'_, Relation>) { (oid::BOOL, Box::new(move |_| Value::Bool(v))) };
+            let (type_oid, value): (Oid, Cell<'_, Relation>) = if item_is(item, "relchecks") {
                 (oid::INT2, Box::new(|_| Value::Int2(0)))
             } else if item_is(item, "relkind") {
                 (oid::CHAR, Box::new(|r| text(r.kind)))
             } else if item_is(item, "relhasindex") {
                 (oid::BOOL, Box::new(|r| Value::Bool(r.has_index)))
+            } else if item_is(item, "relhastriggers") {
+                (oid::BOOL, Box::new(|r| Value::Bool(r.has_triggers)))
             } else if item_is(item, "reltablespace") {
                 (oid::OID, Box::new(|_| Value::Oid(0)))
             } else if item_is(item, "relpersistence") {
@@ -552,7 +600,7 @@ fn column_answers(items: &[String]) -> Vec<Answer<'static, TableColumn>> {
         .enumerate()
         .map(|(i, item)| -> Answer<'static, TableColumn> {
             let name = item_name(item);
-            let (type_oid, value): (Oid, Box<dyn Fn(&TableColumn) -> Value>) = if i == 0 {
+            let (type_oid, value): (Oid, Cell<'_, TableColumn>) = if i == 0 {
                 (oid::NAME, Box::new(|c| text(&c.name)))
             } else if item_is(item, "format_type") {
                 (oid::TEXT, Box::new(|c| text(&format_type(&c.decltype))))
@@ -708,13 +756,80 @@ fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError
     Ok(found)
 }
 
+/// A foreign key, PostgreSQL-named (SQLite's have no names).
+struct ForeignKey {
+    /// The table it is on.
+    table: String,
+    name: String,
+    /// The table it references.
+    references: String,
+    /// `FOREIGN KEY (…) REFERENCES …`, as `pg_get_constraintdef` says it.
+    definition: String,
+}
+
+/// The foreign keys of `table`, by name.
+fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>, PgError> {
+    let sql = "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
+               FROM pragma_foreign_key_list(?1) ORDER BY id, seq";
+    let mut stmt = conn.prepare(sql).map_err(|e| pg_error(&e, sql))?;
+    type Part = (i64, String, String, Option<String>, String, String);
+    let parts: Vec<Part> = stmt
+        .query_map([table], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))
+        .map_err(|e| pg_error(&e, sql))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| pg_error(&e, sql))?;
+    let mut keys = Vec::new();
+    let mut rest = parts.as_slice();
+    while let Some(first) = rest.first() {
+        let count = rest.iter().take_while(|p| p.0 == first.0).count();
+        let (key, after) = rest.split_at(count);
+        rest = after;
+        let (_, references, _, _, on_update, on_delete) = first;
+        let from: Vec<&str> = key.iter().map(|p| p.2.as_str()).collect();
+        // No `to`: the referenced table's primary key.
+        let to: Vec<String> = if key.iter().all(|p| p.3.is_some()) {
+            key.iter().filter_map(|p| p.3.clone()).collect()
+        } else {
+            let mut pk: Vec<TableColumn> = table_info(conn, references)?.into_iter().filter(|c| c.pk > 0).collect();
+            pk.sort_by_key(|c| c.pk);
+            pk.into_iter().map(|c| c.name).collect()
+        };
+        let mut definition = format!("FOREIGN KEY ({}) REFERENCES {references}({})", from.join(", "), to.join(", "));
+        for (event, action) in [("UPDATE", on_update), ("DELETE", on_delete)] {
+            if action != "NO ACTION" {
+                definition.push_str(&format!(" ON {event} {action}"));
+            }
+        }
+        keys.push(ForeignKey {
+            table: table.to_owned(),
+            name: format!("{table}_{}_fkey", from.join("_")),
+            references: references.clone(),
+            definition,
+        });
+    }
+    keys.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(keys)
+}
+
+/// The foreign keys of every table that reference `table`, by name.
+fn referenced_by(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>, PgError> {
+    let mut keys = Vec::new();
+    for relation in relations(conn)?.into_iter().filter(|r| r.kind == "r") {
+        keys.extend(
+            foreign_keys(conn, &relation.name)?.into_iter().filter(|k| k.references.eq_ignore_ascii_case(table)),
+        );
+    }
+    keys.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(keys)
+}
+
 /// `\l`'s columns for the one database.
 fn database_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, ()>> {
     items
         .iter()
         .map(|item| -> Answer<'r, ()> {
             let name = item_name(item);
-            let value: Box<dyn Fn(&()) -> Value> = match name.as_str() {
+            let value: Cell<'_, ()> = match name.as_str() {
                 "Name" => Box::new(|_| text(&session.database)),
                 "Owner" => Box::new(|_| text(&session.user)),
                 "Encoding" => Box::new(|_| text("UTF8")),
@@ -735,7 +850,7 @@ fn schema_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer
         .iter()
         .map(|item| -> Answer<'r, ()> {
             let name = item_name(item);
-            let value: Box<dyn Fn(&()) -> Value> = match name.as_str() {
+            let value: Cell<'_, ()> = match name.as_str() {
                 "Name" => Box::new(|_| text("public")),
                 "Owner" => Box::new(|_| text(&session.user)),
                 _ => Box::new(|_| Value::Null),
@@ -753,7 +868,7 @@ fn role_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'
         .iter()
         .map(|item| -> Answer<'r, ()> {
             let name = item_name(item);
-            let (type_oid, value): (Oid, Box<dyn Fn(&()) -> Value>) = match name.as_str() {
+            let (type_oid, value): (Oid, Cell<'_, ()>) = match name.as_str() {
                 "rolname" => (oid::NAME, Box::new(|_| text(&session.user))),
                 "rolsuper" | "rolinherit" | "rolcreaterole" | "rolcreatedb" | "rolcanlogin" => {
                     (oid::BOOL, Box::new(|_| Value::Bool(true)))
@@ -766,4 +881,109 @@ fn role_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'
             (name, type_oid, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::lexer::{significant, tokenize};
+
+    /// psql 15's queries, by the meta-command and step in the fixture.
+    fn fixture() -> Vec<(String, String)> {
+        let text = include_str!("fixtures/psql15_catalog_queries.sql");
+        text.split("-- psql 15: ")
+            .skip(1)
+            .map(|block| {
+                let (label, sql) = block.split_once('\n').unwrap();
+                (label.to_owned(), sql.trim().trim_end_matches(';').to_owned())
+            })
+            .collect()
+    }
+
+    fn recognised(sql: &str) -> Option<CatalogQuery> {
+        recognise(&significant(&tokenize(sql).unwrap()))
+    }
+
+    fn query(label: &str) -> String {
+        fixture().into_iter().find(|(l, _)| l == label).unwrap_or_else(|| panic!("no {label}")).1
+    }
+
+    #[test]
+    fn every_query_of_the_supported_meta_commands_is_recognised() {
+        for (label, sql) in fixture() {
+            let found = recognised(&sql);
+            assert_eq!(found.is_some(), !label.starts_with("\\dT"), "{label}: {found:?}");
+            // Layout does not matter: the same query on one line.
+            let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(recognised(&flat), found, "{label}");
+        }
+    }
+
+    #[test]
+    fn queries_are_told_apart() {
+        let pattern = |regex: &str| Pattern::parse(regex).unwrap();
+        let Some(CatalogQuery::Relations { kinds, name, schema, .. }) = recognised(&query("\\dt (query 1)")) else {
+            panic!("\\dt")
+        };
+        assert_eq!((kinds, name, schema), (vec!["r".into(), "p".into(), "".into()], None, None));
+        let Some(CatalogQuery::Relations { name, .. }) = recognised(&query("\\dt+ it* (query 1)")) else {
+            panic!("\\dt+")
+        };
+        assert_eq!(name, Some(pattern("^(it.*)$")));
+        assert_eq!(
+            recognised(&query("\\d public.items (query 1)")),
+            Some(CatalogQuery::FindRelation { name: pattern("^(items)$"), schema: Some(pattern("^(public)$")) })
+        );
+        for (step, expected) in [
+            (4, CatalogQuery::Indexes { oid: 16387 }),
+            (5, CatalogQuery::ForeignKeys { oid: 16387 }),
+            (6, CatalogQuery::ReferencedBy { oid: 16387 }),
+        ] {
+            assert_eq!(recognised(&query(&format!("\\d items (query {step})"))), Some(expected), "{step}");
+        }
+        assert!(matches!(
+            recognised(&query("\\d items (query 2)")),
+            Some(CatalogQuery::RelationInfo { oid: 16387, .. })
+        ));
+        assert!(matches!(recognised(&query("\\d items (query 3)")), Some(CatalogQuery::Columns { oid: 16387, .. })));
+        assert!(matches!(recognised(&query("\\l (query 1)")), Some(CatalogQuery::Databases { .. })));
+        assert!(matches!(recognised(&query("\\dn (query 1)")), Some(CatalogQuery::Schemas { name: None, .. })));
+        assert!(matches!(recognised(&query("\\du (query 1)")), Some(CatalogQuery::Roles { name: None, .. })));
+        // Plain SQL, and catalog queries of other shapes, are left alone.
+        for sql in ["SELECT 1", "SELECT relname FROM pg_catalog.pg_class", "SELECT * FROM pg_catalog.pg_type"] {
+            assert_eq!(recognised(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn name_patterns_match_like_psql_means_them() {
+        let items = Pattern::parse("^(it.*)$").unwrap();
+        assert!(items.matches("items") && items.matches("it") && items.matches("ITEMS") && !items.matches("bits"));
+        let one = Pattern::parse("^(t.g\\$)$").unwrap();
+        assert!(one.matches("tag$") && !one.matches("tag") && !one.matches("tags$"));
+        for unsupported in ["^(a|b)$", "^([ab])$", "items", "^(a+)$"] {
+            assert_eq!(Pattern::parse(unsupported), None, "{unsupported}");
+        }
+    }
+
+    #[test]
+    fn types_are_named_as_format_type_names_them() {
+        for (decltype, name) in [
+            ("INTEGER", "integer"),
+            ("varchar(20)", "character varying(20)"),
+            ("char(3)", "character(3)"),
+            ("TIMESTAMPTZ", "timestamp with time zone"),
+            ("", "text"),
+            ("numeric(10,2)", "numeric"),
+        ] {
+            assert_eq!(format_type(decltype), name, "{decltype}");
+        }
+    }
+
+    #[test]
+    fn select_items_are_named_by_alias() {
+        assert_eq!(item_name("d . daticulocale as \"ICU Locale\""), "ICU Locale");
+        assert_eq!(item_name("a . attname"), "attname");
+        assert_eq!(item_name("''"), "?column?");
+    }
 }
