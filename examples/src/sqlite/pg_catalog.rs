@@ -2,7 +2,7 @@
 //! `\l`, `\dn`, `\du`, …), recognised by the catalog relations they read
 //! and the shape of their select list (never by exact text), and answered
 //! from SQLite's own catalog: `sqlite_schema`, `pragma_table_info`,
-//! `pragma_index_list` and `pragma_index_info`.
+//! `pragma_index_list`, `pragma_index_info` and `pragma_foreign_key_list`.
 //!
 //! Everything lives in schema `public`, owned by the logged-in user; a
 //! relation's oid is 16384 plus its `sqlite_schema` rowid. Catalog queries
@@ -297,6 +297,7 @@ fn answer_columns<R>(answers: &[Answer<'_, R>]) -> Vec<Column> {
 
 /// The result columns of `query`.
 pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
+    // Only the answers' names and types are needed here, not their values.
     let session = SessionNames { user: String::new(), database: String::new() };
     match query {
         CatalogQuery::Relations { items, .. } => answer_columns(&relation_answers(items, &session)),
@@ -555,13 +556,43 @@ fn table_info(conn: &Connection, table: &str) -> Result<Vec<TableColumn>, PgErro
         })
         .map_err(|e| pg_error(&e, sql))?;
     let mut columns: Vec<TableColumn> = rows.collect::<Result<_, _>>().map_err(|e| pg_error(&e, sql))?;
-    // An `INTEGER PRIMARY KEY` is the rowid: never NULL.
-    if let [key] = columns.iter_mut().filter(|c| c.pk > 0).collect::<Vec<_>>().as_mut_slice()
-        && key.decltype.eq_ignore_ascii_case("integer")
-    {
-        key.not_null = true;
+    if let Some(key) = rowid_key(conn, table, &columns)? {
+        columns[key].not_null = true;
     }
     Ok(columns)
+}
+
+/// Which of `columns` is the table's rowid, if one is: the one primary key
+/// column, declared `INTEGER`, that SQLite keeps no index for. It is never
+/// NULL.
+fn rowid_key(conn: &Connection, table: &str, columns: &[TableColumn]) -> Result<Option<usize>, PgError> {
+    let keys: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].pk > 0).collect();
+    let [key] = keys.as_slice() else { return Ok(None) };
+    if !columns[*key].decltype.eq_ignore_ascii_case("integer") {
+        return Ok(None);
+    }
+    let indexed = index_list(conn, table)?.iter().any(|listed| listed.origin == "pk");
+    Ok(if indexed { None } else { Some(*key) })
+}
+
+/// A row of `pragma_index_list`.
+struct ListedIndex {
+    name: String,
+    unique: bool,
+    /// `c` (CREATE INDEX), `u` (UNIQUE constraint) or `pk`.
+    origin: String,
+    partial: bool,
+}
+
+fn index_list(conn: &Connection, table: &str) -> Result<Vec<ListedIndex>, PgError> {
+    let sql = "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)";
+    let mut stmt = conn.prepare(sql).map_err(|e| pg_error(&e, sql))?;
+    stmt.query_map([table], |row| {
+        Ok(ListedIndex { name: row.get(0)?, unique: row.get(1)?, origin: row.get(2)?, partial: row.get(3)? })
+    })
+    .map_err(|e| pg_error(&e, sql))?
+    .collect::<Result<_, _>>()
+    .map_err(|e| pg_error(&e, sql))
 }
 
 /// PostgreSQL's `format_type` for the example's type mapping.
@@ -705,32 +736,20 @@ fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError
     }
     let table = &relation.name;
     let mut found = Vec::new();
-    let mut keys: Vec<TableColumn> = table_info(conn, table)?.into_iter().filter(|c| c.pk > 0).collect();
-    keys.sort_by_key(|c| c.pk);
-    if let [key] = keys.as_slice()
-        && key.decltype.eq_ignore_ascii_case("integer")
-    {
+    let columns = table_info(conn, table)?;
+    if let Some(key) = rowid_key(conn, table, &columns)? {
         found.push(Index {
             name: format!("{table}_pkey"),
             primary: true,
             unique: true,
             constraint: Some("p"),
-            columns: vec![key.name.clone()],
+            columns: vec![columns[key].name.clone()],
             predicate: None,
         });
     }
-    let list_sql = "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)";
     let info_sql = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
     let sql_sql = "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1";
-    let mut list = conn.prepare(list_sql).map_err(|e| pg_error(&e, list_sql))?;
-    let listed = list
-        .query_map([table], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, String>(2)?, row.get::<_, bool>(3)?))
-        })
-        .map_err(|e| pg_error(&e, list_sql))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pg_error(&e, list_sql))?;
-    for (name, unique, origin, partial) in listed {
+    for ListedIndex { name, unique, origin, partial } in index_list(conn, table)? {
         let mut info = conn.prepare(info_sql).map_err(|e| pg_error(&e, info_sql))?;
         let columns = info
             .query_map([&name], |row| Ok(row.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(expression)".into())))
