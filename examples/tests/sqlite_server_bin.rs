@@ -175,6 +175,17 @@ fn psql_meta_commands_describe_the_sqlite_database() {
             "    \"orders_item_fkey\" FOREIGN KEY (item) REFERENCES items(id) ON DELETE CASCADE",
         ],
     );
+    let (ok, index, stderr) = psql(port, "\\d items_name");
+    assert!(ok, "{stderr}");
+    assert_lines(
+        "\\d items_name",
+        &index,
+        &["Index \"public.items_name\"", "name|text|yes|name", "btree, for table \"public.items\""],
+    );
+    let (ok, view, stderr) = psql(port, "\\d+ cheap");
+    assert!(ok, "{stderr}");
+    assert_lines("\\d+ cheap", &view, &["View \"public.cheap\"", "View definition:"]);
+    assert!(view.contains("SELECT name FROM items WHERE price < 2"), "{view}");
     let (ok, same, _) = psql(port, "\\d public.ITEMS");
     assert!(ok && same == table, "\\d public.ITEMS:\n{same}");
     let (ok, _, stderr) = psql(port, "\\d nosuch");

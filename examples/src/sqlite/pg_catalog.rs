@@ -14,7 +14,7 @@ use postwire_server::{Column, PgError, Value};
 use rusqlite::Connection;
 
 use super::errors::pg_error;
-use super::lexer::{Kind, Token, string_value};
+use super::lexer::{Kind, Token, string_value, tokenize};
 use super::types::type_of_decltype;
 
 /// Where relation oids start (PostgreSQL's first user oid).
@@ -40,6 +40,10 @@ pub(super) enum CatalogQuery {
     Columns { oid: i64, items: Vec<String> },
     /// `\d NAME`: its indexes, primary key and unique constraints.
     Indexes { oid: i64 },
+    /// `\d NAME` of an index: whether unique, its table, its condition.
+    IndexInfo { oid: i64, items: Vec<String> },
+    /// `\d+ NAME` of a view: its query.
+    ViewDefinition { oid: i64 },
     /// `\d NAME`: its foreign keys.
     ForeignKeys { oid: i64 },
     /// `\d NAME`: the foreign keys of other tables that reference it.
@@ -243,6 +247,12 @@ pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
     if shape.reads("pg_index") && first == "c2 . relname" && shape.find(&["i", ".", "indrelid"]).is_some() {
         return Some(CatalogQuery::Indexes { oid: shape.oid_of("c", "oid")? });
     }
+    if shape.reads("pg_index") && first == "i . indisunique" {
+        return Some(CatalogQuery::IndexInfo { oid: shape.oid_of("c", "oid")?, items });
+    }
+    if shape.reads("pg_get_viewdef") && items.len() == 1 {
+        return Some(CatalogQuery::ViewDefinition { oid: shape.first_oid()? });
+    }
     if shape.reads("pg_constraint") && first == "true as sametable" {
         return Some(CatalogQuery::ForeignKeys { oid: shape.oid_of("r", "conrelid")? });
     }
@@ -307,6 +317,8 @@ pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
         CatalogQuery::RelationInfo { items, .. } => answer_columns(&relation_info_answers(items)),
         CatalogQuery::Columns { items, .. } => answer_columns(&column_answers(items)),
         CatalogQuery::Indexes { .. } => index_columns(),
+        CatalogQuery::IndexInfo { items, .. } => answer_columns(&index_info_answers(items)),
+        CatalogQuery::ViewDefinition { .. } => vec![Column::new("pg_get_viewdef", oid::TEXT)],
         CatalogQuery::ForeignKeys { .. } => vec![
             Column::new("sametable", oid::BOOL),
             Column::new("conname", oid::NAME),
@@ -359,7 +371,7 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
             }
             relations(conn)?
                 .into_iter()
-                .filter(|r| r.kind != "i" && name.matches(&r.name))
+                .filter(|r| name.matches(&r.name))
                 .map(|r| vec![Value::Oid(r.oid as u32), text("public"), text(&r.name)])
                 .collect()
         }
@@ -374,14 +386,32 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
         CatalogQuery::Columns { oid, items } => {
             let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
             let answers = column_answers(items);
-            table_info(conn, &relation.name)?
-                .iter()
-                .map(|column| answers.iter().map(|(_, _, value)| value(column)).collect())
-                .collect()
+            let columns = if relation.kind == "i" {
+                index_key_columns(conn, &relation)?
+            } else {
+                table_info(conn, &relation.name)?
+            };
+            columns.iter().map(|column| answers.iter().map(|(_, _, value)| value(column)).collect()).collect()
         }
         CatalogQuery::Indexes { oid } => {
             let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
             indexes(conn, &relation)?.into_iter().map(|index| index.row(&relation.name)).collect()
+        }
+        CatalogQuery::IndexInfo { oid, items } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            let Some(listed) = index_list(conn, &relation.table)?.into_iter().find(|i| i.name == relation.name) else {
+                return Ok(Vec::new());
+            };
+            let predicate = if listed.partial { index_predicate(conn, &relation.name)? } else { None };
+            let index = IndexDetails { table: relation.table, unique: listed.unique, predicate };
+            vec![index_info_answers(items).iter().map(|(_, _, value)| value(&index)).collect()]
+        }
+        CatalogQuery::ViewDefinition { oid } => {
+            let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
+            let sql = "SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = ?1";
+            let definition: Option<String> =
+                conn.query_row(sql, [&relation.name], |row| row.get(0)).map_err(|e| pg_error(&e, sql))?;
+            vec![vec![definition.as_deref().and_then(view_query).map_or(Value::Null, Value::Text)]]
         }
         CatalogQuery::ForeignKeys { oid } => {
             let Some(relation) = relation(conn, *oid)? else { return Ok(Vec::new()) };
@@ -468,6 +498,16 @@ fn relation(conn: &Connection, oid: i64) -> Result<Option<Relation>, PgError> {
     rows.next().transpose().map_err(|e| pg_error(&e, &sql))
 }
 
+/// The access method of a relation of `kind`: indexes are btrees, tables
+/// heaps, views have none.
+fn access_method(kind: &str) -> Value {
+    match kind {
+        "v" => Value::Null,
+        "i" => text("btree"),
+        _ => text("heap"),
+    }
+}
+
 /// `\d`'s columns: Schema, Name, Type, Owner (and Table for `\di`).
 fn relation_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answer<'r, Relation>> {
     items
@@ -487,7 +527,7 @@ fn relation_answers<'r>(items: &[String], session: &'r SessionNames) -> Vec<Answ
                 "Owner" => Box::new(|_| text(&session.user)),
                 "Table" => Box::new(|r| text(&r.table)),
                 "Persistence" => Box::new(|_| text("permanent")),
-                "Access method" => Box::new(|r| if r.kind == "v" { Value::Null } else { text("heap") }),
+                "Access method" => Box::new(|r| access_method(r.kind)),
                 _ => Box::new(|_| Value::Null),
             };
             let type_oid =
@@ -519,7 +559,7 @@ fn relation_info_answers(items: &[String]) -> Vec<Answer<'static, Relation>> {
             } else if item_is(item, "relreplident") {
                 (oid::CHAR, Box::new(|_| text("d")))
             } else if item_is(item, "amname") {
-                (oid::NAME, Box::new(|r| if r.kind == "v" { Value::Null } else { text("heap") }))
+                (oid::NAME, Box::new(|r| access_method(r.kind)))
             } else if item.starts_with("c . rel") || item.starts_with("false") {
                 // relhasrules, relhastriggers, relrowsecurity, relispartition…
                 boolean(false)
@@ -633,6 +673,10 @@ fn column_answers(items: &[String]) -> Vec<Answer<'static, TableColumn>> {
             let name = item_name(item);
             let (type_oid, value): (Oid, Cell<'_, TableColumn>) = if i == 0 {
                 (oid::NAME, Box::new(|c| text(&c.name)))
+            } else if item_is(item, "is_key") {
+                (oid::TEXT, Box::new(|_| text("yes")))
+            } else if item_is(item, "pg_get_indexdef") {
+                (oid::TEXT, Box::new(|c| text(&c.name)))
             } else if item_is(item, "format_type") {
                 (oid::TEXT, Box::new(|c| text(&format_type(&c.decltype))))
             } else if item_is(item, "adbin") {
@@ -748,7 +792,6 @@ fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError
         });
     }
     let info_sql = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
-    let sql_sql = "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1";
     for ListedIndex { name, unique, origin, partial } in index_list(conn, table)? {
         let mut info = conn.prepare(info_sql).map_err(|e| pg_error(&e, info_sql))?;
         let columns = info
@@ -756,14 +799,7 @@ fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError
             .map_err(|e| pg_error(&e, info_sql))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| pg_error(&e, info_sql))?;
-        let predicate = if partial {
-            conn.query_row(sql_sql, [&name], |row| row.get::<_, Option<String>>(0))
-                .map_err(|e| pg_error(&e, sql_sql))?
-                .as_deref()
-                .and_then(predicate)
-        } else {
-            None
-        };
+        let predicate = if partial { index_predicate(conn, &name)? } else { None };
         let (name, primary, constraint) = match origin.as_str() {
             "pk" => (format!("{table}_pkey"), true, Some("p")),
             "u" => (format!("{table}_{}_key", columns.join("_")), false, Some("u")),
@@ -773,6 +809,83 @@ fn indexes(conn: &Connection, relation: &Relation) -> Result<Vec<Index>, PgError
     }
     found.sort_by(|a, b| b.primary.cmp(&a.primary).then_with(|| a.name.cmp(&b.name)));
     Ok(found)
+}
+
+/// The condition of a partial index, from its `CREATE INDEX`.
+fn index_predicate(conn: &Connection, index: &str) -> Result<Option<String>, PgError> {
+    let sql = "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1";
+    let create: Option<String> = conn.query_row(sql, [index], |row| row.get(0)).map_err(|e| pg_error(&e, sql))?;
+    Ok(create.as_deref().and_then(predicate))
+}
+
+/// The columns of an index, typed as in its table.
+fn index_key_columns(conn: &Connection, index: &Relation) -> Result<Vec<TableColumn>, PgError> {
+    let table = table_info(conn, &index.table)?;
+    let sql = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
+    let mut stmt = conn.prepare(sql).map_err(|e| pg_error(&e, sql))?;
+    let names = stmt
+        .query_map([&index.name], |row| row.get::<_, Option<String>>(0))
+        .map_err(|e| pg_error(&e, sql))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pg_error(&e, sql))?;
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let name = name.unwrap_or_else(|| "(expression)".into());
+            let decltype = table.iter().find(|c| c.name.eq_ignore_ascii_case(&name)).map(|c| c.decltype.clone());
+            TableColumn { name, decltype: decltype.unwrap_or_default(), not_null: false, default: None, pk: 0 }
+        })
+        .collect())
+}
+
+/// What `\d` of an index says about it.
+struct IndexDetails {
+    table: String,
+    unique: bool,
+    predicate: Option<String>,
+}
+
+/// `\d NAME`'s `pg_index` flags of an index made by `CREATE INDEX` (a
+/// primary key or unique constraint has no name of its own in SQLite).
+fn index_info_answers(items: &[String]) -> Vec<Answer<'static, IndexDetails>> {
+    items
+        .iter()
+        .map(|item| -> Answer<'static, IndexDetails> {
+            let name = item_name(item);
+            let (type_oid, value): (Oid, Cell<'_, IndexDetails>) = if item_is(item, "indisunique") {
+                (oid::BOOL, Box::new(|i| Value::Bool(i.unique)))
+            } else if item_is(item, "indisvalid") {
+                (oid::BOOL, Box::new(|_| Value::Bool(true)))
+            } else if item_is(item, "amname") {
+                (oid::NAME, Box::new(|_| text("btree")))
+            } else if item_is(item, "relname") {
+                (oid::NAME, Box::new(|i| text(&i.table)))
+            } else if item_is(item, "indpred") {
+                (oid::TEXT, Box::new(|i| i.predicate.as_deref().map_or(Value::Null, text)))
+            } else {
+                // indisprimary, indisclustered, condeferrable, indisreplident…
+                (oid::BOOL, Box::new(|_| Value::Bool(false)))
+            };
+            (name, type_oid, value)
+        })
+        .collect()
+}
+
+/// The query of a view's `CREATE VIEW name [(columns)] AS query`.
+fn view_query(create: &str) -> Option<String> {
+    let tokens = tokenize(create).ok()?;
+    let mut offset = 0;
+    let mut depth = 0;
+    for token in &tokens {
+        offset += token.text.len();
+        match token.kind {
+            Kind::Symbol if token.text == "(" => depth += 1,
+            Kind::Symbol if token.text == ")" => depth -= 1,
+            Kind::Word if depth == 0 && token.is_word("as") => return Some(format!(" {};", create[offset..].trim())),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A foreign key, PostgreSQL-named (SQLite's have no names).
@@ -965,6 +1078,11 @@ mod tests {
             Some(CatalogQuery::RelationInfo { oid: 16387, .. })
         ));
         assert!(matches!(recognised(&query("\\d items (query 3)")), Some(CatalogQuery::Columns { oid: 16387, .. })));
+        assert!(matches!(
+            recognised(&query("\\d items_name (query 4)")),
+            Some(CatalogQuery::IndexInfo { oid: 16395, .. })
+        ));
+        assert_eq!(recognised(&query("\\d+ cheap (query 4)")), Some(CatalogQuery::ViewDefinition { oid: 16412 }));
         assert!(matches!(recognised(&query("\\l (query 1)")), Some(CatalogQuery::Databases { .. })));
         assert!(matches!(recognised(&query("\\dn (query 1)")), Some(CatalogQuery::Schemas { name: None, .. })));
         assert!(matches!(recognised(&query("\\du (query 1)")), Some(CatalogQuery::Roles { name: None, .. })));
@@ -997,6 +1115,15 @@ mod tests {
         ] {
             assert_eq!(format_type(decltype), name, "{decltype}");
         }
+    }
+
+    #[test]
+    fn a_view_query_is_what_follows_as() {
+        assert_eq!(
+            view_query("CREATE VIEW v (a, b) AS select x as a, y from t").as_deref(),
+            Some(" select x as a, y from t;")
+        );
+        assert_eq!(view_query("create view v"), None);
     }
 
     #[test]
