@@ -446,6 +446,29 @@ async fn psql_catalog_queries_work_over_the_extended_protocol_in_binary() {
     let described: Vec<(&str, &str, Option<&str>, bool)> =
         columns.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3))).collect();
     assert_eq!(described, [("id", "integer", None, true), ("name", "character varying(40)", Some("'x'"), true)]);
+    // Interactive psql's tab completion of `FROM it`, inside a transaction
+    // that it must not abort.
+    client.batch_execute("BEGIN").await.unwrap();
+    let completed = client
+        .simple_query(
+            "SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c \
+             WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND (c.relname) LIKE 'it%' \
+             AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> \
+             (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') \
+             UNION ALL SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n \
+             WHERE n.nspname LIKE 'it%' AND n.nspname NOT LIKE E'pg\\\\_%' LIMIT 1000",
+        )
+        .await
+        .unwrap();
+    let names: Vec<Option<&str>> = completed
+        .iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [Some("items")]);
+    client.batch_execute("INSERT INTO items (name) VALUES ('y'); COMMIT").await.unwrap();
     // Catalog queries not emulated stay PostgreSQL errors.
     let error = client.query("SELECT typname FROM pg_catalog.pg_type", &[]).await.unwrap_err();
     assert_eq!(sqlstate(&error), "42P01");

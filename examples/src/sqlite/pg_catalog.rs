@@ -32,6 +32,9 @@ const EMPTY_CATALOGS: &[&str] =
 pub(super) enum CatalogQuery {
     /// `\d`, `\dt`, `\dv`, `\di` [PATTERN]: relations of these `relkind`s.
     Relations { kinds: Vec<String>, items: Vec<String>, name: Option<Pattern>, schema: Option<Pattern> },
+    /// Interactive psql's tab completion of a relation name: the relations
+    /// (of these kinds, if listed) and schemas whose names start so.
+    CompleteName { kinds: Option<Vec<String>>, name: Pattern, schema: Option<Pattern> },
     /// `\d NAME`, first step: the oid, schema and name of each match.
     FindRelation { name: Pattern, schema: Option<Pattern> },
     /// `\d NAME`: the relation's `pg_class` flags.
@@ -90,6 +93,21 @@ impl Pattern {
                 c => Atom::Char(c),
             };
             atoms.push(atom);
+        }
+        Some(Pattern(atoms))
+    }
+
+    /// The pattern of a `LIKE` pattern: `%`, `_` and `\` escapes.
+    fn like(like: &str) -> Option<Pattern> {
+        let mut atoms = Vec::new();
+        let mut chars = like.chars();
+        while let Some(c) = chars.next() {
+            atoms.push(match c {
+                '\\' => Atom::Char(chars.next()?),
+                '%' => Atom::AnyRun,
+                '_' => Atom::Any,
+                c => Atom::Char(c),
+            });
         }
         Some(Pattern(atoms))
     }
@@ -169,6 +187,20 @@ impl Shape<'_, '_> {
         self.sig.iter().filter(|t| t.kind == Kind::String).find_map(|t| string_value(t.text).parse().ok())
     }
 
+    /// The pattern of `qualifier.column LIKE 'pattern'` (`(c.relname)
+    /// LIKE …` too).
+    fn like_on(&self, qualifier: &str, column: &str) -> Option<Pattern> {
+        let literal = (0..self.sig.len()).find_map(|at| {
+            if !self.spells(at, &[qualifier, ".", column]) {
+                return None;
+            }
+            let like = if self.spells(at + 3, &[")", "like"]) { at + 5 } else { at + 4 };
+            self.sig.get(like - 1)?.is_word("like").then_some(())?;
+            self.sig.get(like).filter(|t| t.kind == Kind::String)
+        })?;
+        Pattern::like(&string_value(literal.text))
+    }
+
     /// The `relkind IN ('r', 'p', …)` list.
     fn relkinds(&self) -> Option<Vec<String>> {
         let at = self.find(&["relkind", "in", "("])?;
@@ -232,6 +264,12 @@ pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
         let name = shape.pattern_on("c", "relname").ok()?;
         let schema = shape.pattern_on("n", "nspname").ok()?;
         return Some(CatalogQuery::Relations { kinds, items, name, schema });
+    }
+    if shape.reads("pg_class") && items == ["c . relname", "null :: pg_catalog . text"] {
+        let kinds = if shape.find(&["relkind", "in"]).is_some() { Some(shape.relkinds()?) } else { None };
+        let name = shape.like_on("c", "relname")?;
+        let schema = if shape.reads("pg_namespace") { Some(shape.like_on("n", "nspname")?) } else { None };
+        return Some(CatalogQuery::CompleteName { kinds, name, schema });
     }
     if shape.reads("pg_class") && items == ["c . oid", "n . nspname", "c . relname"] {
         let name = shape.pattern_on("c", "relname").ok()??;
@@ -311,6 +349,7 @@ pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
     let session = SessionNames { user: String::new(), database: String::new() };
     match query {
         CatalogQuery::Relations { items, .. } => answer_columns(&relation_answers(items, &session)),
+        CatalogQuery::CompleteName { .. } => vec![Column::new("relname", oid::NAME), Column::new("text", oid::TEXT)],
         CatalogQuery::FindRelation { .. } => {
             vec![Column::new("oid", oid::OID), Column::new("nspname", oid::NAME), Column::new("relname", oid::NAME)]
         }
@@ -364,6 +403,18 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
                 Vec::new()
             };
             rows(&relation_answers(items, &session), &relations)
+        }
+        CatalogQuery::CompleteName { kinds, name, schema } => {
+            let mut found: Vec<Vec<Value>> = relations(conn)?
+                .into_iter()
+                .filter(|r| kinds.as_ref().is_none_or(|kinds| kinds.iter().any(|k| k == r.kind)))
+                .filter(|r| name.matches(&r.name))
+                .map(|r| vec![text(&r.name), Value::Null])
+                .collect();
+            if schema.as_ref().is_some_and(|schema| schema.matches("public")) {
+                found.push(vec![Value::Null, text("public")]);
+            }
+            found
         }
         CatalogQuery::FindRelation { name, schema } => {
             if !matches(schema, "public") {
@@ -1083,6 +1134,15 @@ mod tests {
             Some(CatalogQuery::IndexInfo { oid: 16395, .. })
         ));
         assert_eq!(recognised(&query("\\d+ cheap (query 4)")), Some(CatalogQuery::ViewDefinition { oid: 16412 }));
+        let like = |like: &str| Pattern::like(like).unwrap();
+        assert_eq!(
+            recognised(&query("tab completion of SELECT … FROM it (query 1)")),
+            Some(CatalogQuery::CompleteName {
+                kinds: Some(["r", "S", "v", "m", "f", "p"].map(String::from).to_vec()),
+                name: like("it%"),
+                schema: Some(like("it%")),
+            })
+        );
         assert!(matches!(recognised(&query("\\l (query 1)")), Some(CatalogQuery::Databases { .. })));
         assert!(matches!(recognised(&query("\\dn (query 1)")), Some(CatalogQuery::Schemas { name: None, .. })));
         assert!(matches!(recognised(&query("\\du (query 1)")), Some(CatalogQuery::Roles { name: None, .. })));
@@ -1098,6 +1158,9 @@ mod tests {
         assert!(items.matches("items") && items.matches("it") && items.matches("ITEMS") && !items.matches("bits"));
         let one = Pattern::parse("^(t.g\\$)$").unwrap();
         assert!(one.matches("tag$") && !one.matches("tag") && !one.matches("tags$"));
+        let like = Pattern::like("it\\_m%").unwrap();
+        assert!(like.matches("it_ms") && !like.matches("items"));
+        assert!(Pattern::like("i_").unwrap().matches("it"));
         for unsupported in ["^(a|b)$", "^([ab])$", "items", "^(a+)$"] {
             assert_eq!(Pattern::parse(unsupported), None, "{unsupported}");
         }
