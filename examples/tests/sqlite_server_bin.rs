@@ -202,8 +202,11 @@ fn psql_meta_commands_describe_the_sqlite_database() {
     assert_lines("\\du", &du, &["ann|Superuser, Create role, Create DB|{}"]);
 
     // A catalog query not emulated: PostgreSQL's error, and the server goes on.
-    let (ok, _, stderr) = psql(port, "\\dT");
-    assert!(!ok && stderr.contains("ERROR:  relation \"pg_type\" does not exist"), "{stderr}");
+    for (command, relation) in [("\\dT", "pg_type"), ("\\df", "pg_proc"), ("\\dx", "pg_extension")] {
+        let (ok, stdout, stderr) = psql(port, command);
+        let error = format!("ERROR:  relation \"{relation}\" does not exist");
+        assert!(!ok && stdout.is_empty() && stderr.contains(&error), "{command}: {stdout}{stderr}");
+    }
     let (ok, again, _) = psql(port, "\\dt tag*");
     assert!(ok, "{again}");
     assert_lines("\\dt tag*", &again, &["public|tags|table|ann"]);

@@ -35,6 +35,10 @@ pub(super) enum CatalogQuery {
     /// Interactive psql's tab completion of a relation name: the relations
     /// (of these kinds, if listed) and schemas whose names start so.
     CompleteName { kinds: Option<Vec<String>>, name: Pattern, schema: Option<Pattern> },
+    /// Tab completion of `schema.name`: the relations whose names start so.
+    CompleteQualifiedName { kinds: Option<Vec<String>>, name: Pattern, schema: String },
+    /// Tab completion of a column of `table`.
+    CompleteColumn { name: Pattern, table: String },
     /// `\d NAME`, first step: the oid, schema and name of each match.
     FindRelation { name: Pattern, schema: Option<Pattern> },
     /// `\d NAME`: the relation's `pg_class` flags.
@@ -139,11 +143,23 @@ struct Shape<'a, 't> {
     /// The first select list's items, each as its tokens' lower-case text
     /// joined by spaces.
     items: Vec<String>,
+    /// The `pg_catalog.X` relations of the first FROM clause (joins too).
+    from: Vec<String>,
 }
 
 impl Shape<'_, '_> {
     fn reads(&self, relation: &str) -> bool {
         self.relations.iter().any(|r| r == relation)
+    }
+
+    /// Whether the first FROM clause starts with `relation`.
+    fn from(&self, relation: &str) -> bool {
+        self.from.first().is_some_and(|r| r == relation)
+    }
+
+    /// The items' aliases (`AS "Name"`).
+    fn aliases(&self) -> Vec<String> {
+        self.items.iter().filter(|i| i.ends_with('"')).map(|i| item_name(i)).collect()
     }
 
     fn first_item(&self) -> &str {
@@ -185,6 +201,12 @@ impl Shape<'_, '_> {
     /// The first string literal that is an oid.
     fn first_oid(&self) -> Option<i64> {
         self.sig.iter().filter(|t| t.kind == Kind::String).find_map(|t| string_value(t.text).parse().ok())
+    }
+
+    /// The string in `qualifier.column = 'string'`.
+    fn equals(&self, qualifier: &str, column: &str) -> Option<String> {
+        let at = self.find(&[qualifier, ".", column, "="])?;
+        self.sig.get(at + 4).filter(|t| t.kind == Kind::String).map(|t| string_value(t.text))
     }
 
     /// The pattern of `qualifier.column LIKE 'pattern'` (`(c.relname)
@@ -232,7 +254,8 @@ fn shape<'a, 't>(sig: &'a [Token<'t>]) -> Option<Shape<'a, 't>> {
     let mut items = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut depth = 0i32;
-    for token in &sig[1..] {
+    let mut from_at = None;
+    for (i, token) in sig.iter().enumerate().skip(1) {
         match token.kind {
             Kind::Symbol if token.text == "(" => depth += 1,
             Kind::Symbol if token.text == ")" => depth -= 1,
@@ -241,13 +264,37 @@ fn shape<'a, 't>(sig: &'a [Token<'t>]) -> Option<Shape<'a, 't>> {
                 current.clear();
                 continue;
             }
-            Kind::Word if depth == 0 && token.is_word("from") => break,
+            Kind::Word if depth == 0 && token.is_word("from") => {
+                from_at = Some(i + 1);
+                break;
+            }
             _ => {}
         }
         current.push(if token.kind == Kind::QuotedName { token.text.to_owned() } else { token.text.to_lowercase() });
     }
     items.push(current.join(" "));
-    Some(Shape { sig, relations, items })
+    let mut from = Vec::new();
+    let mut depth = 0i32;
+    for (i, token) in sig.iter().enumerate().skip(from_at.unwrap_or(sig.len())) {
+        match token.kind {
+            Kind::Symbol if token.text == "(" => depth += 1,
+            Kind::Symbol if token.text == ")" => depth -= 1,
+            Kind::Word if depth == 0 => {
+                let ends = ["where", "order", "group", "having", "union", "limit"];
+                if ends.iter().any(|w| token.is_word(w)) {
+                    break;
+                }
+                if token.is_word("pg_catalog")
+                    && sig.get(i + 1).is_some_and(|t| t.is_symbol("."))
+                    && let Some(name) = sig.get(i + 2)
+                {
+                    from.push(name.text.to_ascii_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Shape { sig, relations, items, from })
 }
 
 /// The catalog query `sig` (a statement's significant tokens) is, if it is
@@ -256,55 +303,74 @@ pub(super) fn recognise(sig: &[Token<'_>]) -> Option<CatalogQuery> {
     let shape = shape(sig)?;
     let items = shape.items.clone();
     let first = shape.first_item();
-    if EMPTY_CATALOGS.iter().any(|r| shape.reads(r)) && shape.first_oid().is_some() {
+    let aliases = shape.aliases();
+    let aliased = |known: &[&str]| !aliases.is_empty() && aliases.iter().all(|a| known.contains(&a.as_str()));
+    let kinds = || if shape.find(&["relkind", "in"]).is_some() { shape.relkinds().map(Some) } else { Some(None) };
+    if shape.from.iter().any(|r| EMPTY_CATALOGS.contains(&r.as_str())) && shape.first_oid().is_some() {
         return Some(CatalogQuery::Empty { items });
     }
-    if shape.reads("pg_class") && items.iter().any(|i| i.ends_with("as \"Schema\"")) {
-        let kinds = shape.relkinds()?;
-        let name = shape.pattern_on("c", "relname").ok()?;
-        let schema = shape.pattern_on("n", "nspname").ok()?;
-        return Some(CatalogQuery::Relations { kinds, items, name, schema });
+    if shape.from("pg_class") {
+        const RELATION_LIST: &[&str] =
+            &["Schema", "Name", "Type", "Owner", "Table", "Persistence", "Access method", "Size", "Description"];
+        if aliased(RELATION_LIST) {
+            let kinds = shape.relkinds()?;
+            let name = shape.pattern_on("c", "relname").ok()?;
+            let schema = shape.pattern_on("n", "nspname").ok()?;
+            return Some(CatalogQuery::Relations { kinds, items, name, schema });
+        }
+        if items == ["c . oid", "n . nspname", "c . relname"] {
+            let name = shape.pattern_on("c", "relname").ok()??;
+            let schema = shape.pattern_on("n", "nspname").ok()?;
+            return Some(CatalogQuery::FindRelation { name, schema });
+        }
+        if first == "c . relchecks" {
+            return Some(CatalogQuery::RelationInfo { oid: shape.oid_of("c", "oid")?, items });
+        }
+        if first == "c2 . relname" && shape.from.iter().any(|r| r == "pg_index") {
+            return Some(CatalogQuery::Indexes { oid: shape.oid_of("c", "oid")? });
+        }
+        if items == ["c . relname", "null :: pg_catalog . text"] {
+            let kinds = kinds()?;
+            let name = shape.like_on("c", "relname")?;
+            let schema = if shape.reads("pg_namespace") { Some(shape.like_on("n", "nspname")?) } else { None };
+            return Some(CatalogQuery::CompleteName { kinds, name, schema });
+        }
+        if items == ["c . relname", "n . nspname"] {
+            let kinds = kinds()?;
+            let name = shape.like_on("c", "relname")?;
+            return Some(CatalogQuery::CompleteQualifiedName { kinds, name, schema: shape.equals("n", "nspname")? });
+        }
     }
-    if shape.reads("pg_class") && items == ["c . relname", "null :: pg_catalog . text"] {
-        let kinds = if shape.find(&["relkind", "in"]).is_some() { Some(shape.relkinds()?) } else { None };
-        let name = shape.like_on("c", "relname")?;
-        let schema = if shape.reads("pg_namespace") { Some(shape.like_on("n", "nspname")?) } else { None };
-        return Some(CatalogQuery::CompleteName { kinds, name, schema });
+    if shape.from("pg_attribute") {
+        if items == ["a . attname", "null :: pg_catalog . text"] {
+            let name = shape.like_on("a", "attname")?;
+            return Some(CatalogQuery::CompleteColumn { name, table: shape.equals("c", "relname")? });
+        }
+        if first == "a . attname" {
+            return Some(CatalogQuery::Columns { oid: shape.oid_of("a", "attrelid")?, items });
+        }
     }
-    if shape.reads("pg_class") && items == ["c . oid", "n . nspname", "c . relname"] {
-        let name = shape.pattern_on("c", "relname").ok()??;
-        let schema = shape.pattern_on("n", "nspname").ok()?;
-        return Some(CatalogQuery::FindRelation { name, schema });
-    }
-    if shape.reads("pg_class") && first == "c . relchecks" {
-        return Some(CatalogQuery::RelationInfo { oid: shape.oid_of("c", "oid")?, items });
-    }
-    if shape.reads("pg_attribute") && first == "a . attname" {
-        return Some(CatalogQuery::Columns { oid: shape.oid_of("a", "attrelid")?, items });
-    }
-    if shape.reads("pg_index") && first == "c2 . relname" && shape.find(&["i", ".", "indrelid"]).is_some() {
-        return Some(CatalogQuery::Indexes { oid: shape.oid_of("c", "oid")? });
-    }
-    if shape.reads("pg_index") && first == "i . indisunique" {
+    if shape.from("pg_index") && first == "i . indisunique" {
         return Some(CatalogQuery::IndexInfo { oid: shape.oid_of("c", "oid")?, items });
     }
-    if shape.reads("pg_get_viewdef") && items.len() == 1 {
+    if shape.from.is_empty() && items.len() == 1 && first.starts_with("pg_catalog . pg_get_viewdef (") {
         return Some(CatalogQuery::ViewDefinition { oid: shape.first_oid()? });
     }
-    if shape.reads("pg_constraint") && first == "true as sametable" {
+    if shape.from("pg_constraint") && first == "true as sametable" {
         return Some(CatalogQuery::ForeignKeys { oid: shape.oid_of("r", "conrelid")? });
     }
-    if shape.reads("pg_constraint") && first == "conname" && shape.find(&["confrelid"]).is_some() {
+    if shape.from("pg_constraint") && first == "conname" && shape.find(&["confrelid"]).is_some() {
         return Some(CatalogQuery::ReferencedBy { oid: shape.first_oid()? });
     }
-    if shape.reads("pg_database") && items.iter().any(|i| i.ends_with("as \"Name\"")) {
+    // `\l`, `\dn` and `\du` are the only meta-commands listing these.
+    if shape.from("pg_database") && aliases.iter().any(|a| a == "Name") {
         return Some(CatalogQuery::Databases { items });
     }
-    if shape.reads("pg_namespace") && !shape.reads("pg_class") && items.iter().any(|i| i.ends_with("as \"Name\"")) {
+    if shape.from("pg_namespace") && aliases.iter().any(|a| a == "Name") {
         let name = shape.pattern_on("n", "nspname").ok()?;
         return Some(CatalogQuery::Schemas { items, name });
     }
-    if shape.reads("pg_roles") && first == "r . rolname" {
+    if shape.from("pg_roles") && first == "r . rolname" {
         let name = shape.pattern_on("r", "rolname").ok()?;
         return Some(CatalogQuery::Roles { items, name });
     }
@@ -350,6 +416,10 @@ pub(super) fn columns(query: &CatalogQuery) -> Vec<Column> {
     match query {
         CatalogQuery::Relations { items, .. } => answer_columns(&relation_answers(items, &session)),
         CatalogQuery::CompleteName { .. } => vec![Column::new("relname", oid::NAME), Column::new("text", oid::TEXT)],
+        CatalogQuery::CompleteQualifiedName { .. } => {
+            vec![Column::new("relname", oid::NAME), Column::new("nspname", oid::NAME)]
+        }
+        CatalogQuery::CompleteColumn { .. } => vec![Column::new("attname", oid::NAME), Column::new("text", oid::TEXT)],
         CatalogQuery::FindRelation { .. } => {
             vec![Column::new("oid", oid::OID), Column::new("nspname", oid::NAME), Column::new("relname", oid::NAME)]
         }
@@ -416,6 +486,22 @@ pub(super) fn answer(conn: &Connection, query: &CatalogQuery) -> Result<Vec<Vec<
             }
             found
         }
+        CatalogQuery::CompleteQualifiedName { kinds, name, schema } => {
+            if !schema.eq_ignore_ascii_case("public") {
+                return Ok(Vec::new());
+            }
+            relations(conn)?
+                .into_iter()
+                .filter(|r| kinds.as_ref().is_none_or(|kinds| kinds.iter().any(|k| k == r.kind)))
+                .filter(|r| name.matches(&r.name))
+                .map(|r| vec![text(&r.name), text("public")])
+                .collect()
+        }
+        CatalogQuery::CompleteColumn { name, table } => table_info(conn, table)?
+            .into_iter()
+            .filter(|c| name.matches(&c.name))
+            .map(|c| vec![text(&c.name), Value::Null])
+            .collect(),
         CatalogQuery::FindRelation { name, schema } => {
             if !matches(schema, "public") {
                 return Ok(Vec::new());
@@ -1095,7 +1181,8 @@ mod tests {
     fn every_query_of_the_supported_meta_commands_is_recognised() {
         for (label, sql) in fixture() {
             let found = recognised(&sql);
-            assert_eq!(found.is_some(), !label.starts_with("\\dT"), "{label}: {found:?}");
+            let unsupported = ["\\dT", "\\df", "\\dx", "\\dp", "\\dd", "\\db"].iter().any(|c| label.starts_with(c));
+            assert_eq!(found.is_some(), !unsupported, "{label}: {found:?}");
             // Layout does not matter: the same query on one line.
             let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(recognised(&flat), found, "{label}");
@@ -1142,6 +1229,18 @@ mod tests {
                 name: like("it%"),
                 schema: Some(like("it%")),
             })
+        );
+        assert_eq!(
+            recognised(&query("tab completion of SELECT … FROM public.i (query 1)")),
+            Some(CatalogQuery::CompleteQualifiedName {
+                kinds: Some(["r", "S", "v", "m", "f", "p"].map(String::from).to_vec()),
+                name: like("i%"),
+                schema: "public".into(),
+            })
+        );
+        assert_eq!(
+            recognised(&query("tab completion of SELECT … FROM items WHERE na (query 1)")),
+            Some(CatalogQuery::CompleteColumn { name: like("na%"), table: "items".into() })
         );
         assert!(matches!(recognised(&query("\\l (query 1)")), Some(CatalogQuery::Databases { .. })));
         assert!(matches!(recognised(&query("\\dn (query 1)")), Some(CatalogQuery::Schemas { name: None, .. })));
