@@ -65,16 +65,19 @@ pub(super) enum CatalogQuery {
     Roles { items: Vec<String>, name: Option<Pattern> },
 }
 
-/// A psql name pattern as psql sends it, a regular expression such as
-/// `^(it.*)$`: literal characters, `.` and `.*`, matched case-insensitively
-/// as SQLite matches names.
+/// A name pattern as psql sends it: a regular expression such as
+/// `^(it.*)$` (`\dt it*`) or, for tab completion, a `LIKE` pattern such as
+/// `it%`. Matched case-insensitively, as SQLite matches names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Pattern(Vec<Atom>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Atom {
+    /// This character.
     Char(char),
+    /// Any one character (`.`, `_`).
     Any,
+    /// Any run of characters (`.*`, `%`).
     AnyRun,
 }
 
@@ -116,18 +119,33 @@ impl Pattern {
         Some(Pattern(atoms))
     }
 
+    /// Whether `name` matches, case-insensitively. Wildcard matching that
+    /// backtracks only to the last `.*`: time linear in the pattern times
+    /// the name, whatever the pattern.
     fn matches(&self, name: &str) -> bool {
-        fn go(atoms: &[Atom], name: &[char]) -> bool {
-            match atoms.split_first() {
-                None => name.is_empty(),
-                Some((Atom::AnyRun, rest)) => (0..=name.len()).any(|skip| go(rest, &name[skip..])),
-                Some((Atom::Any, rest)) => !name.is_empty() && go(rest, &name[1..]),
-                Some((Atom::Char(c), rest)) => {
-                    name.first().is_some_and(|n| n.to_lowercase().eq(c.to_lowercase())) && go(rest, &name[1..])
+        let name: Vec<char> = name.chars().collect();
+        let same = |a: char, b: char| a.to_lowercase().eq(b.to_lowercase());
+        let (mut p, mut n) = (0, 0);
+        // The last `.*` seen and where in the name it started matching.
+        let mut star: Option<(usize, usize)> = None;
+        while n < name.len() {
+            match self.0.get(p) {
+                Some(Atom::AnyRun) => {
+                    star = Some((p, n));
+                    p += 1;
                 }
+                Some(Atom::Any) => (p, n) = (p + 1, n + 1),
+                Some(Atom::Char(c)) if same(*c, name[n]) => (p, n) = (p + 1, n + 1),
+                _ => match star {
+                    Some((star_at, from)) => {
+                        star = Some((star_at, from + 1));
+                        (p, n) = (star_at + 1, from + 1);
+                    }
+                    None => return false,
+                },
             }
         }
-        go(&self.0, &name.chars().collect::<Vec<_>>())
+        self.0[p..].iter().all(|atom| *atom == Atom::AnyRun)
     }
 }
 
@@ -1255,6 +1273,10 @@ mod tests {
     fn name_patterns_match_like_psql_means_them() {
         let items = Pattern::parse("^(it.*)$").unwrap();
         assert!(items.matches("items") && items.matches("it") && items.matches("ITEMS") && !items.matches("bits"));
+        let stars = Pattern::parse("^(.*a.*b.*)$").unwrap();
+        assert!(stars.matches("xaxxbx") && stars.matches("ab") && !stars.matches("ba"));
+        let long = "a".repeat(5000);
+        assert!(!Pattern::parse(&format!("^({}b)$", ".*a".repeat(40))).unwrap().matches(&long));
         let one = Pattern::parse("^(t.g\\$)$").unwrap();
         assert!(one.matches("tag$") && !one.matches("tag") && !one.matches("tags$"));
         let like = Pattern::like("it\\_m%").unwrap();
