@@ -1,6 +1,7 @@
 //! The `sqlite-server` example's engine against real clients: tokio-postgres
 //! (typed parameters, binary results, transactions, errors, COPY,
-//! notifications, cancel) and psql (interactive use, `\copy` both ways).
+//! notifications, cancel, psql's catalog queries) and psql (interactive
+//! use, `\copy` both ways).
 
 mod server_support;
 
@@ -402,4 +403,73 @@ async fn psql_runs_a_session_with_copy() {
     assert!(stdout.contains(" one \n-----\n   1\n"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\talpha\n2\tbe, ta\n");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_catalog_queries_work_over_the_extended_protocol_in_binary() {
+    let (_server, port) = start().await;
+    let (client, _) = client(port).await;
+    client
+        .batch_execute("CREATE TABLE items (id serial PRIMARY KEY, name varchar(40) NOT NULL DEFAULT 'x')")
+        .await
+        .unwrap();
+    // psql's `\d items`, steps one and three, prepared with binary results.
+    let found = client
+        .query_one(
+            "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
+             LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname OPERATOR(pg_catalog.~) '^(items)$' COLLATE pg_catalog.default \
+             AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 2, 3",
+            &[],
+        )
+        .await
+        .unwrap();
+    let oid: u32 = found.get(0);
+    assert_eq!((found.get::<_, &str>(1), found.get::<_, &str>(2)), ("public", "items"));
+    let columns = client
+        .query(
+            &format!(
+                "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                 (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) FROM pg_catalog.pg_attrdef d \
+                  WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef), \
+                 a.attnotnull, \
+                 (SELECT c.collname FROM pg_catalog.pg_collation c, pg_catalog.pg_type t \
+                  WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND a.attcollation <> t.typcollation) AS attcollation, \
+                 a.attidentity, a.attgenerated \
+                 FROM pg_catalog.pg_attribute a WHERE a.attrelid = '{oid}' AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attnum"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let described: Vec<(&str, &str, Option<&str>, bool)> =
+        columns.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3))).collect();
+    assert_eq!(described, [("id", "integer", None, true), ("name", "character varying(40)", Some("'x'"), true)]);
+    // Interactive psql's tab completion of `FROM it`, inside a transaction
+    // that it must not abort.
+    client.batch_execute("BEGIN").await.unwrap();
+    let completed = client
+        .simple_query(
+            "SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c \
+             WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND (c.relname) LIKE 'it%' \
+             AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> \
+             (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') \
+             UNION ALL SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n \
+             WHERE n.nspname LIKE 'it%' AND n.nspname NOT LIKE E'pg\\\\_%' LIMIT 1000",
+        )
+        .await
+        .unwrap();
+    let names: Vec<Option<&str>> = completed
+        .iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [Some("items")]);
+    client.batch_execute("INSERT INTO items (name) VALUES ('y'); COMMIT").await.unwrap();
+    // Catalog queries not emulated stay PostgreSQL errors.
+    let error = client.query("SELECT typname FROM pg_catalog.pg_type", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&error), "42P01");
 }

@@ -7,6 +7,7 @@ use postwire_server::codec::SqlState;
 
 use super::copy::{CopyStatement, parse_copy};
 use super::lexer::{Kind, Token, name_value, string_value};
+use super::pg_catalog::{CatalogQuery, recognise};
 
 /// What to do with one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub(super) enum Command {
     Notify { channel: String, payload: String },
     /// `COPY … FROM STDIN` or `COPY … TO STDOUT`.
     Copy(CopyStatement),
+    /// A catalog query of psql's meta-commands, answered from SQLite's catalog.
+    Catalog(CatalogQuery),
 }
 
 fn syntax_error(near: Option<&Token<'_>>) -> PgError {
@@ -64,6 +67,9 @@ fn name_at(sig: &[Token<'_>], i: usize) -> Result<String, PgError> {
 pub(super) fn classify(sig: &[Token<'_>]) -> Result<Command, PgError> {
     let word = |i: usize, w: &str| sig.get(i).is_some_and(|t| t.is_word(w));
     let Some(first) = sig.first() else { return Ok(Command::Sql) };
+    if let Some(query) = recognise(sig) {
+        return Ok(Command::Catalog(query));
+    }
     if first.kind != Kind::Word {
         return Ok(Command::Sql);
     }

@@ -24,6 +24,7 @@ mod command;
 mod copy;
 mod errors;
 mod lexer;
+mod pg_catalog;
 mod translate;
 mod types;
 
@@ -762,6 +763,12 @@ impl SqliteSession {
                 tag("NOTIFY")
             }
             Command::Copy(copy) => Ok((self.copy(copy).await?, None)),
+            Command::Catalog(catalog) => {
+                let columns = pg_catalog::columns(catalog);
+                let catalog = catalog.clone();
+                let rows = run(&self.shared, move |conn| pg_catalog::answer(conn, &catalog)).await?;
+                Ok((Response::Rows(Rows::from_vec(columns, rows).with_command("SELECT")), None))
+            }
         }
     }
 
@@ -1031,6 +1038,7 @@ impl Session for SqliteSession {
                     vec![Column::new("name", oid::TEXT), Column::new("setting", oid::TEXT)]
                 }
                 Command::Show(name) => vec![Column::new(reported_name(name).unwrap_or(name), oid::TEXT)],
+                Command::Catalog(catalog) => pg_catalog::columns(catalog),
                 _ => Vec::new(),
             };
             return Ok(Prepared::new(declared.to_vec(), columns));
