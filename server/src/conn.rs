@@ -332,8 +332,6 @@ struct PortalState {
 
 struct Suspended {
     rows: Box<dyn RowSource>,
-    /// A row was pulled to see whether more remain, and is not sent yet.
-    pending: bool,
     command: String,
 }
 
@@ -862,7 +860,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 return Ok(out.try_call(|b| b.command_complete(&tag)).await?);
             }
             if let Some(mut rest) = suspended.take() {
-                let streamed = out.stream_rows(&mut *rest.rows, &mut rest.pending, result_formats, limit).await?;
+                let streamed = out.stream_rows(&mut *rest.rows, result_formats, limit).await?;
                 return finish_rows(out, streamed, rest, suspended, exhausted).await;
             }
             let view = Portal {
@@ -877,8 +875,8 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
                 Response::Empty => Ok(out.try_call(|b| b.empty_query()).await?),
                 Response::Command(tag) => Ok(out.try_call(|b| b.command_complete(&tag)).await?),
                 Response::Rows(rows) => {
-                    let mut rest = Suspended { rows: rows.rows, pending: false, command: rows.command };
-                    let streamed = out.stream_rows(&mut *rest.rows, &mut rest.pending, result_formats, limit).await?;
+                    let mut rest = Suspended { rows: rows.rows, command: rows.command };
+                    let streamed = out.stream_rows(&mut *rest.rows, result_formats, limit).await?;
                     finish_rows(out, streamed, rest, suspended, exhausted).await
                 }
                 Response::CopyOut(copy) => Ok(out.copy_out(copy).await?),

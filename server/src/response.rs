@@ -120,30 +120,25 @@ impl Out {
         .await
     }
 
-    /// Sends rows from `rows` until it ends or `limit` rows are out; a row
-    /// pulled to see whether more remain is left `pending` (pulled, not yet
-    /// sent).
+    /// Sends rows from `rows` until it ends or `limit` rows are out. As in
+    /// PostgreSQL, reaching the limit suspends the portal even when no row
+    /// is left: the next Execute then completes with 0 rows.
     pub(crate) async fn stream_rows(
         &mut self,
         rows: &mut dyn RowSource,
-        pending: &mut bool,
         formats: &[Format],
         limit: Option<u64>,
     ) -> Result<Streamed, PgError> {
         let mut sent = 0u64;
         loop {
-            if !*pending {
-                match poll_fn(|cx| rows.poll_next_row(cx)).await {
-                    None => return Ok(Streamed::Done(sent)),
-                    Some(row) => row?,
-                }
-                *pending = true;
-            }
             if limit == Some(sent) {
                 return Ok(Streamed::Suspended);
             }
+            match poll_fn(|cx| rows.poll_next_row(cx)).await {
+                None => return Ok(Streamed::Done(sent)),
+                Some(row) => row?,
+            }
             self.try_call(|b| b.data_row_with(|row| rows.write_row(&mut RowWriter { row, formats }))).await?;
-            *pending = false;
             sent += 1;
         }
     }
@@ -374,7 +369,7 @@ impl QueryResponse<'_> {
             Response::Command(tag) => self.complete(&tag).await,
             Response::Rows(mut rows) => {
                 self.columns(&rows.columns).await?;
-                let result = self.out.stream_rows(&mut *rows.rows, &mut false, &[], None).await;
+                let result = self.out.stream_rows(&mut *rows.rows, &[], None).await;
                 let Streamed::Done(n) = result? else { unreachable!("no row limit") };
                 self.complete(&format!("{} {n}", rows.command)).await
             }

@@ -355,3 +355,158 @@ async fn extended_protocol_errors_match_postgresql_18() {
     assert_eq!(b.error(), a.error());
     assert!(a.closed && b.closed);
 }
+
+/// Answers `SELECT 1` and `SELECT generate_series(1,3)` as PostgreSQL does, in both
+/// protocols, so whole answers can be compared byte for byte.
+#[derive(Clone)]
+struct SelectOne;
+
+fn select_one_columns() -> Vec<postwire_server::Column> {
+    vec![postwire_server::Column::new("?column?", postwire_server::codec::oid::INT4)]
+}
+
+fn select_one(sql: &str) -> Result<postwire_server::Response, postwire_server::PgError> {
+    use postwire_server::{PgError, Response, Rows, codec::SqlState};
+    match sql.trim_end_matches(';') {
+        "SELECT 1" => {
+            Ok(Response::Rows(Rows::typed(select_one_columns(), futures_util::stream::iter([Ok(1i32)]), |n, row| {
+                row.value(n)
+            })))
+        }
+        "SELECT generate_series(1,3)" => {
+            let columns = vec![postwire_server::Column::new("generate_series", postwire_server::codec::oid::INT4)];
+            let rows = futures_util::stream::iter((1..=3).map(Ok));
+            Ok(Response::Rows(Rows::typed(columns, rows, |n: &i32, row| row.value(n))))
+        }
+        other => Err(PgError::new(SqlState::SYNTAX_ERROR, format!("not this test's SQL: {other}"))),
+    }
+}
+
+impl postwire_server::Service for SelectOne {
+    type Session = SelectOne;
+    async fn open(&self, _: &postwire_server::ClientInfo) -> Result<SelectOne, postwire_server::PgError> {
+        Ok(SelectOne)
+    }
+}
+
+impl postwire_server::Session for SelectOne {
+    async fn simple_query(
+        &mut self,
+        _: &mut postwire_server::Context,
+        sql: &str,
+        out: &mut postwire_server::QueryResponse<'_>,
+    ) -> Result<(), postwire_server::PgError> {
+        for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+            out.send(select_one(statement)?).await?;
+        }
+        Ok(())
+    }
+
+    async fn prepare(
+        &mut self,
+        _: &mut postwire_server::Context,
+        sql: &str,
+        _: &[u32],
+    ) -> Result<postwire_server::Prepared, postwire_server::PgError> {
+        let columns = match select_one(sql)? {
+            postwire_server::Response::Rows(rows) => rows.columns().to_vec(),
+            _ => vec![],
+        };
+        Ok(postwire_server::Prepared::new(vec![], columns))
+    }
+
+    async fn execute(
+        &mut self,
+        _: &mut postwire_server::Context,
+        portal: &postwire_server::Portal<'_>,
+    ) -> Result<postwire_server::Response, postwire_server::PgError> {
+        select_one(portal.sql)
+    }
+}
+
+/// The messages with PostgreSQL's source-location fields (file, line,
+/// routine) taken out of ErrorResponses: postwire has no C source to name.
+fn without_source_fields(messages: &[Message]) -> Vec<Message> {
+    messages
+        .iter()
+        .map(|m| match m.tag {
+            b'E' => {
+                let kept =
+                    m.body.split_inclusive(|&b| b == 0).filter(|f| !matches!(f.first(), Some(b'F' | b'L' | b'R')));
+                Message { tag: m.tag, body: kept.flatten().copied().collect() }
+            }
+            _ => m.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn select_one_answers_match_postgresql_18_byte_for_byte() {
+    let Some(pg) = postgresql_18().await else { return };
+    let server = postwire_server::Server::new(SelectOne, Trust, Config::default());
+    let ours = server.listen_tcp("127.0.0.1:0", postwire_server::TlsMode::Disabled).await.unwrap().port();
+    let (mut theirs, mut mine) = (Raw::login(pg).await, Raw::login(ours).await);
+
+    let parse = |name: &[u8], sql: &[u8]| {
+        let mut body = cstr(&[name, sql]);
+        body.extend_from_slice(&0i16.to_be_bytes());
+        tagged(b'P', &body)
+    };
+    let bind = |portal: &[u8], statement: &[u8], binary: bool| {
+        let mut body = cstr(&[portal, statement]);
+        body.extend_from_slice(&0i16.to_be_bytes());
+        body.extend_from_slice(&0i16.to_be_bytes());
+        if binary {
+            body.extend_from_slice(&1i16.to_be_bytes());
+            body.extend_from_slice(&1i16.to_be_bytes());
+        } else {
+            body.extend_from_slice(&0i16.to_be_bytes());
+        }
+        tagged(b'B', &body)
+    };
+    let execute = |portal: &[u8], max_rows: i32| {
+        let mut body = cstr(&[portal]);
+        body.extend_from_slice(&max_rows.to_be_bytes());
+        tagged(b'E', &body)
+    };
+    let describe = |kind: u8, name: &[u8]| tagged(b'D', &[&[kind][..], name, b"\0"].concat());
+    let steps: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("simple SELECT 1", vec![tagged(b'Q', b"SELECT 1\0")]),
+        ("simple, two statements", vec![tagged(b'Q', b"SELECT 1;SELECT 1\0")]),
+        (
+            "unnamed statement, text",
+            vec![parse(b"", b"SELECT 1"), bind(b"", b"", false), describe(b'P', b""), execute(b"", 0), sync()],
+        ),
+        (
+            "named statement described, binary",
+            vec![
+                parse(b"one", b"SELECT 1"),
+                describe(b'S', b"one"),
+                bind(b"p", b"one", true),
+                execute(b"p", 0),
+                sync(),
+            ],
+        ),
+        (
+            "a row limit of exactly the rows",
+            vec![bind(b"p", b"one", false), execute(b"p", 1), execute(b"p", 1), sync()],
+        ),
+        ("a row limit above the rows", vec![bind(b"", b"one", false), execute(b"", 5), sync()]),
+        (
+            "three rows, two at a time",
+            vec![
+                parse(b"three", b"SELECT generate_series(1,3)"),
+                bind(b"q", b"three", false),
+                execute(b"q", 2),
+                execute(b"q", 2),
+                execute(b"q", 2),
+                sync(),
+            ],
+        ),
+        ("close, then use", vec![tagged(b'C', b"Sone\0"), bind(b"", b"one", false), sync()]),
+    ];
+    for (what, messages) in steps {
+        let (a, b) = (theirs.send(&messages).await, mine.send(&messages).await);
+        assert_eq!(without_source_fields(&b.messages), without_source_fields(&a.messages), "{what}");
+    }
+}
