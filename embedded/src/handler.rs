@@ -104,7 +104,11 @@ impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
 
     /// Whether more rows are wanted (false once an Execute's row limit is reached).
     pub fn wants_more(&self) -> bool {
-        !self.suspended && self.failed.is_none()
+        !self.suspended && self.failed.is_none() && !self.at_limit()
+    }
+
+    fn at_limit(&self) -> bool {
+        self.limit != 0 && self.sent == self.limit
     }
 
     /// Sends one row; `write` writes its cells in column order (it may be
@@ -120,7 +124,7 @@ impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
         if self.seen <= self.skip {
             return Ok(());
         }
-        if self.limit != 0 && self.sent == self.limit {
+        if self.at_limit() {
             self.suspended = true;
             return Ok(());
         }
@@ -152,7 +156,10 @@ impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
     }
 
     pub(crate) fn finish(self) -> RowsOutcome<W::Error> {
-        RowsOutcome { sent: self.sent, suspended: self.suspended, failed: self.failed }
+        // As PostgreSQL: reaching the row limit suspends the portal even
+        // when no row is left (the next Execute completes with 0).
+        let suspended = self.suspended || self.at_limit();
+        RowsOutcome { sent: self.sent, suspended, failed: self.failed }
     }
 }
 

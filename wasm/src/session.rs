@@ -953,8 +953,12 @@ impl Session {
             if set.columns.is_some() {
                 self.send_rows(&set, from, to)?;
             }
-            if to < set.rows {
+            // As PostgreSQL: reaching the row limit suspends the portal even
+            // when no row is left, and a SELECT's tag counts this Execute's rows.
+            if max_rows > 0 && to - from == max_rows as usize {
                 self.call(|m| m.portal_suspended())
+            } else if from > 0 && set.tag.starts_with("SELECT") {
+                self.call(|m| m.command_complete(&format!("SELECT {}", to - from)))
             } else {
                 self.call(|m| m.command_complete(&set.tag))
             }

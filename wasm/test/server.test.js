@@ -55,8 +55,14 @@ test('extended protocol: row limits suspend the portal, binary results, describe
     rows.map(([n, label]) => [new DataView(n.buffer).getInt32(0), w.text(label)]),
     [0, 1, 2, 3, 4].map((i) => [i, `#${i}`]),
   );
-  assert.equal(w.text(msgs.at(-2).body), 'SELECT 5\0');
+  // As PostgreSQL: the tag counts the rows of the Execute that completed.
+  assert.equal(w.text(msgs.at(-2).body), 'SELECT 1\0');
   assert.equal(s.queries.length, 1, 'the portal ran its query once');
+  // A limit of exactly the rows left suspends; the next Execute completes with 0.
+  wire.send(w.bind('p2', 's1', []), w.execute('p2', 5), w.execute('p2', 5), w.sync());
+  const exact = await wire.until('Z');
+  assert.equal(w.tags(exact), '2DDDDDsCZ');
+  assert.equal(w.text(exact.at(-2).body), 'SELECT 0\0');
 
   // Describe of a statement: parameter types, then the static rule's columns.
   wire.send(w.parse('s2', 'SELECT n FROM series WHERE n > $1'), w.describe('S', 's2'), w.sync());
