@@ -266,6 +266,16 @@ impl Raw {
         .expect("ReadyForQuery or a close, not a hang")
     }
 
+    /// Sends `query` and reads the one message that starts COPY FROM STDIN.
+    async fn copy_in_response(&mut self, query: &[u8]) -> Message {
+        self.stream.write_all(query).await.unwrap();
+        let mut header = [0u8; 5];
+        tokio::time::timeout(LIMIT, self.stream.read_exact(&mut header)).await.expect("no hang").unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(header[1..].try_into().unwrap()) as usize - 4];
+        self.stream.read_exact(&mut body).await.unwrap();
+        Message { tag: header[0], body }
+    }
+
     async fn send(&mut self, messages: &[Vec<u8>]) -> Answer {
         self.stream.write_all(&messages.concat()).await.unwrap();
         self.until_ready().await
@@ -378,7 +388,27 @@ fn select_one(sql: &str) -> Result<postwire_server::Response, postwire_server::P
             let rows = futures_util::stream::iter((1..=3).map(Ok));
             Ok(Response::Rows(Rows::typed(columns, rows, |n: &i32, row| row.value(n))))
         }
+        "COPY (SELECT 1) TO STDOUT" => {
+            let data = futures_util::stream::iter([Ok(b"1\n".to_vec())]);
+            Ok(Response::CopyOut(postwire_server::CopyOut::new(postwire_server::codec::Format::Text, 1, data)))
+        }
+        "COPY copied FROM STDIN" => {
+            Ok(Response::CopyIn(postwire_server::CopyIn::new(postwire_server::codec::Format::Text, 1, LineCounter(0))))
+        }
         other => Err(PgError::new(SqlState::SYNTAX_ERROR, format!("not this test's SQL: {other}"))),
+    }
+}
+
+/// COPY FROM STDIN into nowhere, counting lines as PostgreSQL counts rows.
+struct LineCounter(u64);
+
+impl postwire_server::CopyInSink for LineCounter {
+    fn data(&mut self, data: &[u8]) -> Result<(), postwire_server::PgError> {
+        self.0 += data.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<u64, postwire_server::PgError> {
+        Ok(self.0)
     }
 }
 
@@ -446,6 +476,10 @@ async fn select_one_answers_match_postgresql_18_byte_for_byte() {
     let server = postwire_server::Server::new(SelectOne, Trust, Config::default());
     let ours = server.listen_tcp("127.0.0.1:0", postwire_server::TlsMode::Disabled).await.unwrap().port();
     let (mut theirs, mut mine) = (Raw::login(pg).await, Raw::login(ours).await);
+    // A one-column table for COPY FROM STDIN, on PostgreSQL only (the test
+    // service takes the data without one).
+    let create = theirs.send(&[tagged(b'Q', b"CREATE TEMP TABLE copied (n int)\0")]).await;
+    assert_eq!(create.tags(), "CZ");
 
     let parse = |name: &[u8], sql: &[u8]| {
         let mut body = cstr(&[name, sql]);
@@ -504,9 +538,56 @@ async fn select_one_answers_match_postgresql_18_byte_for_byte() {
             ],
         ),
         ("close, then use", vec![tagged(b'C', b"Sone\0"), bind(b"", b"one", false), sync()]),
+        ("COPY TO STDOUT, simple", vec![tagged(b'Q', b"COPY (SELECT 1) TO STDOUT\0")]),
+        (
+            "COPY TO STDOUT, extended",
+            vec![parse(b"", b"COPY (SELECT 1) TO STDOUT"), bind(b"", b"", false), execute(b"", 0), sync()],
+        ),
     ];
     for (what, messages) in steps {
         let (a, b) = (theirs.send(&messages).await, mine.send(&messages).await);
         assert_eq!(without_source_fields(&b.messages), without_source_fields(&a.messages), "{what}");
     }
+
+    // COPY FROM STDIN: the CopyInResponse, then the data, CopyDone or
+    // CopyFail, and what follows.
+    for (what, end) in [("CopyDone", tagged(b'c', &[])), ("CopyFail", tagged(b'f', b"changed my mind\0"))] {
+        let query = tagged(b'Q', b"COPY copied FROM STDIN\0");
+        let (a, b) = (theirs.copy_in_response(&query).await, mine.copy_in_response(&query).await);
+        assert_eq!(b, a, "COPY FROM STDIN, {what}: CopyInResponse");
+        let data = [tagged(b'd', b"1\n2\n"), tagged(b'd', b"3\n"), end.clone()];
+        let (a, b) = (theirs.send(&data).await, mine.send(&data).await);
+        // PostgreSQL adds where the COPY stood (`W`: table and line), which
+        // only its executor knows.
+        let without_where = |messages: &[Message]| {
+            without_source_fields(messages)
+                .into_iter()
+                .map(|m| match m.tag {
+                    b'E' => Message {
+                        tag: m.tag,
+                        body: m
+                            .body
+                            .split_inclusive(|&b| b == 0)
+                            .filter(|f| f.first() != Some(&b'W'))
+                            .flatten()
+                            .copied()
+                            .collect(),
+                    },
+                    _ => m,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(without_where(&b.messages), without_where(&a.messages), "COPY FROM STDIN, {what}");
+    }
+
+    // In the extended protocol, Flush and Sync during COPY FROM STDIN are
+    // ignored; the Sync after CopyDone ends the batch.
+    let start =
+        [parse(b"", b"COPY copied FROM STDIN"), bind(b"", b"", false), execute(b"", 0), tagged(b'H', &[])].concat();
+    let (a, b) = (theirs.copy_in_response(&start).await, mine.copy_in_response(&start).await);
+    assert_eq!(a.tag, b'1', "ParseComplete first");
+    assert_eq!(b, a, "extended COPY FROM STDIN: ParseComplete");
+    let rest = [tagged(b'd', b"1\n"), tagged(b'H', &[]), sync(), tagged(b'd', b"2\n"), tagged(b'c', &[]), sync()];
+    let (a, b) = (theirs.send(&rest).await, mine.send(&rest).await);
+    assert_eq!(without_source_fields(&b.messages), without_source_fields(&a.messages), "extended COPY FROM STDIN");
 }
