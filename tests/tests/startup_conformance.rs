@@ -445,6 +445,24 @@ impl postwire_server::Session for SelectOne {
         Ok(postwire_server::Prepared::new(vec![], columns))
     }
 
+    /// `int4pl` (OID 177), the function behind `+` on two int4s, in binary.
+    async fn function_call(
+        &mut self,
+        _: &mut postwire_server::Context,
+        call: &postwire_server::FunctionCall,
+    ) -> Result<Option<Vec<u8>>, postwire_server::PgError> {
+        let int = |arg: &(Option<Vec<u8>>, postwire_server::codec::Format)| {
+            arg.0.as_deref().and_then(|b| <[u8; 4]>::try_from(b).ok()).map(i32::from_be_bytes)
+        };
+        match (call.function, call.args.as_slice()) {
+            (177, [a, b]) => Ok(int(a).zip(int(b)).map(|(a, b)| (a + b).to_be_bytes().to_vec())),
+            _ => Err(postwire_server::PgError::new(
+                postwire_server::codec::SqlState::UNDEFINED_FUNCTION,
+                "no such function",
+            )),
+        }
+    }
+
     async fn execute(
         &mut self,
         _: &mut postwire_server::Context,
@@ -452,6 +470,26 @@ impl postwire_server::Session for SelectOne {
     ) -> Result<postwire_server::Response, postwire_server::PgError> {
         select_one(portal.sql)
     }
+}
+
+/// A FunctionCall of `oid` with binary int4 arguments (or NULLs), asking for
+/// a binary result.
+fn function_call(oid: u32, args: &[Option<i32>]) -> Vec<u8> {
+    let mut body = oid.to_be_bytes().to_vec();
+    body.extend_from_slice(&1i16.to_be_bytes());
+    body.extend_from_slice(&1i16.to_be_bytes());
+    body.extend_from_slice(&i16::try_from(args.len()).unwrap().to_be_bytes());
+    for arg in args {
+        match arg {
+            Some(n) => {
+                body.extend_from_slice(&4i32.to_be_bytes());
+                body.extend_from_slice(&n.to_be_bytes());
+            }
+            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    body.extend_from_slice(&1i16.to_be_bytes());
+    tagged(b'F', &body)
 }
 
 /// The messages with PostgreSQL's source-location fields (file, line,
@@ -539,6 +577,8 @@ async fn select_one_answers_match_postgresql_18_byte_for_byte() {
         ),
         ("close, then use", vec![tagged(b'C', b"Sone\0"), bind(b"", b"one", false), sync()]),
         ("COPY TO STDOUT, simple", vec![tagged(b'Q', b"COPY (SELECT 1) TO STDOUT\0")]),
+        ("FunctionCall int4pl(2, 40), binary", vec![function_call(177, &[Some(2), Some(40)])]),
+        ("FunctionCall int4pl(2, NULL): strict, so NULL", vec![function_call(177, &[Some(2), None])]),
         (
             "COPY TO STDOUT, extended",
             vec![parse(b"", b"COPY (SELECT 1) TO STDOUT"), bind(b"", b"", false), execute(b"", 0), sync()],
