@@ -93,18 +93,17 @@ pub struct Rows<'r, 'b, W: Write> {
     limit: u32,
     seen: u32,
     sent: u32,
-    suspended: bool,
     failed: Option<W::Error>,
 }
 
 impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
     pub(crate) fn new(machine: &'r mut Machine<'b>, io: &'r mut W, binary: u16, skip: u32, limit: u32) -> Self {
-        Rows { machine, io, binary, skip, limit, seen: 0, sent: 0, suspended: false, failed: None }
+        Rows { machine, io, binary, skip, limit, seen: 0, sent: 0, failed: None }
     }
 
     /// Whether more rows are wanted (false once an Execute's row limit is reached).
     pub fn wants_more(&self) -> bool {
-        !self.suspended && self.failed.is_none() && !self.at_limit()
+        self.failed.is_none() && !self.at_limit()
     }
 
     fn at_limit(&self) -> bool {
@@ -122,10 +121,6 @@ impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
         }
         self.seen += 1;
         if self.seen <= self.skip {
-            return Ok(());
-        }
-        if self.at_limit() {
-            self.suspended = true;
             return Ok(());
         }
         let binary = self.binary;
@@ -158,8 +153,7 @@ impl<'r, 'b, W: Write> Rows<'r, 'b, W> {
     pub(crate) fn finish(self) -> RowsOutcome<W::Error> {
         // As PostgreSQL: reaching the row limit suspends the portal even
         // when no row is left (the next Execute completes with 0).
-        let suspended = self.suspended || self.at_limit();
-        RowsOutcome { sent: self.sent, suspended, failed: self.failed }
+        RowsOutcome { sent: self.sent, suspended: self.at_limit(), failed: self.failed }
     }
 }
 
