@@ -69,17 +69,7 @@ impl Answer {
     /// An ErrorResponse's severity (non-localized, `V`) and SQLSTATE.
     fn error(&self) -> Option<(String, String)> {
         let body = &self.message(b'E')?.body;
-        let mut fields = body.split(|&b| b == 0).filter(|f| !f.is_empty());
-        let (mut severity, mut code) = (String::new(), String::new());
-        for field in fields.by_ref() {
-            let text = String::from_utf8_lossy(&field[1..]).into_owned();
-            match field[0] {
-                b'V' => severity = text,
-                b'C' => code = text,
-                _ => {}
-            }
-        }
-        Some((severity, code))
+        Some((error_field(body, b'V').unwrap_or_default(), error_field(body, b'C').unwrap_or_default()))
     }
 
     /// BackendKeyData's secret key length.
@@ -98,6 +88,16 @@ impl Answer {
     }
 }
 
+/// The next message from `stream`, or `None` at its end.
+async fn read_message(stream: &mut TcpStream) -> Option<Message> {
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header).await.ok()?;
+    let len = u32::from_be_bytes(header[1..].try_into().unwrap()) as usize;
+    let mut body = vec![0u8; len - 4];
+    stream.read_exact(&mut body).await.unwrap();
+    Some(Message { tag: header[0], body })
+}
+
 /// Sends `packet` and reads until ReadyForQuery, an ErrorResponse, or the
 /// end. With `single_byte`, the answer is one byte (S, N or G).
 async fn exchange(port: u16, packet: &[u8], single_byte: bool) -> Answer {
@@ -111,16 +111,12 @@ async fn exchange(port: u16, packet: &[u8], single_byte: bool) -> Answer {
             return answer;
         }
         loop {
-            let mut header = [0u8; 5];
-            if stream.read_exact(&mut header).await.is_err() {
+            let Some(message) = read_message(&mut stream).await else {
                 answer.closed = true;
                 return answer;
-            }
-            let len = u32::from_be_bytes(header[1..].try_into().unwrap()) as usize;
-            let mut body = vec![0u8; len - 4];
-            stream.read_exact(&mut body).await.unwrap();
-            let tag = header[0];
-            answer.messages.push(Message { tag, body });
+            };
+            let tag = message.tag;
+            answer.messages.push(message);
             if tag == b'E' {
                 let mut rest = [0u8; 1];
                 answer.closed = matches!(stream.read(&mut rest).await, Ok(0) | Err(_));
@@ -245,19 +241,16 @@ impl Raw {
         tokio::time::timeout(LIMIT, async {
             let mut answer = Answer { byte: None, messages: Vec::new(), closed: false };
             loop {
-                let mut header = [0u8; 5];
-                if self.stream.read_exact(&mut header).await.is_err() {
+                let Some(message) = read_message(&mut self.stream).await else {
                     answer.closed = true;
                     return answer;
-                }
-                let len = u32::from_be_bytes(header[1..].try_into().unwrap()) as usize;
-                let mut body = vec![0u8; len - 4];
-                self.stream.read_exact(&mut body).await.unwrap();
+                };
+                let ready = message.tag == b'Z';
                 // Notices are the servers' own business.
-                if header[0] != b'N' {
-                    answer.messages.push(Message { tag: header[0], body });
+                if message.tag != b'N' {
+                    answer.messages.push(message);
                 }
-                if header[0] == b'Z' {
+                if ready {
                     return answer;
                 }
             }
@@ -269,11 +262,7 @@ impl Raw {
     /// Sends `query` and reads the one message that starts COPY FROM STDIN.
     async fn copy_in_response(&mut self, query: &[u8]) -> Message {
         self.stream.write_all(query).await.unwrap();
-        let mut header = [0u8; 5];
-        tokio::time::timeout(LIMIT, self.stream.read_exact(&mut header)).await.expect("no hang").unwrap();
-        let mut body = vec![0u8; u32::from_be_bytes(header[1..].try_into().unwrap()) as usize - 4];
-        self.stream.read_exact(&mut body).await.unwrap();
-        Message { tag: header[0], body }
+        tokio::time::timeout(LIMIT, read_message(&mut self.stream)).await.expect("no hang").expect("a message")
     }
 
     async fn send(&mut self, messages: &[Vec<u8>]) -> Answer {
@@ -299,17 +288,12 @@ fn sync() -> Vec<u8> {
 
 /// The SQLSTATEs of every ErrorResponse in an answer.
 fn codes(answer: &Answer) -> Vec<String> {
-    answer
-        .messages
-        .iter()
-        .filter(|m| m.tag == b'E')
-        .filter_map(|m| {
-            m.body
-                .split(|&b| b == 0)
-                .find(|f| f.first() == Some(&b'C'))
-                .map(|f| String::from_utf8_lossy(&f[1..]).into())
-        })
-        .collect()
+    answer.messages.iter().filter(|m| m.tag == b'E').filter_map(|m| error_field(&m.body, b'C')).collect()
+}
+
+/// The field `code` of an ErrorResponse's body.
+fn error_field(body: &[u8], code: u8) -> Option<String> {
+    body.split(|&b| b == 0).find(|f| f.first() == Some(&code)).map(|f| String::from_utf8_lossy(&f[1..]).into_owned())
 }
 
 #[tokio::test]
@@ -492,20 +476,27 @@ fn function_call(oid: u32, args: &[Option<i32>]) -> Vec<u8> {
     tagged(b'F', &body)
 }
 
-/// The messages with PostgreSQL's source-location fields (file, line,
-/// routine) taken out of ErrorResponses: postwire has no C source to name.
-fn without_source_fields(messages: &[Message]) -> Vec<Message> {
+/// PostgreSQL's source-location fields (file, line, routine): postwire has
+/// no C source to name.
+const SOURCE_FIELDS: &[u8] = b"FLR";
+
+/// The messages with the ErrorResponse fields whose codes are in `codes`
+/// taken out.
+fn without_fields(messages: &[Message], codes: &[u8]) -> Vec<Message> {
     messages
         .iter()
         .map(|m| match m.tag {
             b'E' => {
-                let kept =
-                    m.body.split_inclusive(|&b| b == 0).filter(|f| !matches!(f.first(), Some(b'F' | b'L' | b'R')));
+                let kept = m.body.split_inclusive(|&b| b == 0).filter(|f| f.first().is_none_or(|c| !codes.contains(c)));
                 Message { tag: m.tag, body: kept.flatten().copied().collect() }
             }
             _ => m.clone(),
         })
         .collect()
+}
+
+fn without_source_fields(messages: &[Message]) -> Vec<Message> {
+    without_fields(messages, SOURCE_FIELDS)
 }
 
 #[tokio::test]
@@ -599,24 +590,7 @@ async fn select_one_answers_match_postgresql_18_byte_for_byte() {
         let (a, b) = (theirs.send(&data).await, mine.send(&data).await);
         // PostgreSQL adds where the COPY stood (`W`: table and line), which
         // only its executor knows.
-        let without_where = |messages: &[Message]| {
-            without_source_fields(messages)
-                .into_iter()
-                .map(|m| match m.tag {
-                    b'E' => Message {
-                        tag: m.tag,
-                        body: m
-                            .body
-                            .split_inclusive(|&b| b == 0)
-                            .filter(|f| f.first() != Some(&b'W'))
-                            .flatten()
-                            .copied()
-                            .collect(),
-                    },
-                    _ => m,
-                })
-                .collect::<Vec<_>>()
-        };
+        let without_where = |messages: &[Message]| without_fields(messages, b"FLRW");
         assert_eq!(without_where(&b.messages), without_where(&a.messages), "COPY FROM STDIN, {what}");
     }
 
