@@ -484,6 +484,19 @@ enum Wake {
 /// How long a session waits idle before freeing its input and output buffers.
 const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// The FATAL error for a session idle too long in `status`.
+fn idle_timeout(status: TransactionStatus) -> PgError {
+    match status {
+        TransactionStatus::Idle => {
+            PgError::fatal(SqlState::IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout")
+        }
+        _ => PgError::fatal(
+            SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+            "terminating connection due to idle-in-transaction timeout",
+        ),
+    }
+}
+
 fn admin_shutdown() -> PgError {
     PgError::fatal(SqlState::ADMIN_SHUTDOWN, "terminating connection due to administrator command")
 }
@@ -569,26 +582,10 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
         let config = &self.shared.config;
         let idle = self.out.backend.waiting_for() == Waiting::Command;
         let status = self.out.backend.transaction_status();
-        let timeout = match status {
+        let duration = match status {
             _ if !idle => None,
-            TransactionStatus::Idle => config.idle_session_timeout.map(|t| {
-                let e = PgError::fatal(
-                    SqlState::IDLE_SESSION_TIMEOUT,
-                    "terminating connection due to idle-session timeout",
-                );
-                (t, e)
-            }),
-            _ => config.idle_in_transaction_timeout.map(|t| {
-                let e = PgError::fatal(
-                    SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
-                    "terminating connection due to idle-in-transaction timeout",
-                );
-                (t, e)
-            }),
-        };
-        let (duration, timeout_error) = match timeout {
-            Some((d, e)) => (Some(d), Some(e)),
-            None => (None, None),
+            TransactionStatus::Idle => config.idle_session_timeout,
+            _ => config.idle_in_transaction_timeout,
         };
         let deliver = idle && status == TransactionStatus::Idle;
         let holding = self.input.capacity() > 0 || self.out.backend.output_capacity() > 0;
@@ -614,7 +611,7 @@ impl<S: Service, A: AuthSource> Conn<'_, S, A> {
             () = &mut self.timer, if due.is_some() => {
                 let now = tokio::time::Instant::now();
                 if timeout_at.is_some_and(|t| now >= t) {
-                    Wake::Timeout(timeout_error.unwrap_or_else(admin_shutdown))
+                    Wake::Timeout(idle_timeout(status))
                 } else if release_at.is_some_and(|t| now >= t) {
                     Wake::Release
                 } else {
