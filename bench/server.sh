@@ -3,7 +3,12 @@
 # PostgreSQL is installed, a real PostgreSQL, in the same run, all on
 # loopback: pgbench (SELECT 1, -c 4 -j 2) in the simple, extended and
 # prepared modes, and rows/s of a 5,000-row × 6-column result through
-# tokio-postgres (examples/src/bin/bench-rows.rs). Prints a table of ratios.
+# tokio-postgres and through postwire's client (examples/src/bin/bench-rows.rs).
+# Each Rust server runs twice: on tokio's multi-threaded runtime (as
+# `#[tokio::main]` sets it up; pgwire's examples run this way) and on one
+# single-threaded runtime per core (postwire: `Server::serve_tcp_on_threads`;
+# pgwire: the same arrangement written by hand in bench/pgwire-server).
+# Prints a table of ratios.
 #
 #   bash bench/server.sh            # BENCH_SECONDS=10 per pgbench run, BENCH_ROUNDS=1
 #
@@ -45,9 +50,12 @@ start() {
     exit 1
 }
 
-names=(postwire pgwire)
-start postwire target/release/bench-server
+cores=$(nproc)
+names=(postwire postwire-mt pgwire pgwire-threads)
+start postwire target/release/bench-server --threads "$cores"
+start postwire-mt target/release/bench-server
 start pgwire bench/pgwire-server/target/release/pgwire-bench-server
+start pgwire-threads bench/pgwire-server/target/release/pgwire-bench-server --threads "$cores"
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ]; then
@@ -108,34 +116,48 @@ done
 targets=()
 for name in "${names[@]}"; do targets+=("$name=127.0.0.1:${port[$name]}"); done
 declare -A rows
-while read -r name mode rate; do
-    rows[$name,$mode]=$rate
-    echo "rows5000 $mode $name: $rate rows/s"
-done < <(timeout 600 target/release/bench-rows --rounds $((rounds * 3)) "${targets[@]}")
+for client in tokio-postgres postwire; do
+    while read -r name mode rate; do
+        rows[$name,$mode-$client]=$rate
+        echo "rows5000 $mode $name, $client client: $rate rows/s"
+    done < <(timeout 600 target/release/bench-rows --client "$client" --rounds $((rounds * 3)) "${targets[@]}")
+done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2f×", a / b; else print "—" }'; }
 echo
-header="| workload | postwire | pgwire | postwire / pgwire |"
-rule="| --- | --- | --- | --- |"
-if [[ " ${names[*]} " == *" postgres "* ]]; then
-    header="$header PostgreSQL | postwire / PostgreSQL |"
-    rule="$rule --- | --- |"
-fi
+echo "Runtimes: postwire and pgwire-threads: one single-threaded runtime per core ($cores);"
+echo "postwire-mt and pgwire: tokio's multi-threaded runtime."
+echo
+header="| workload |"
+rule="| --- |"
+for name in "${names[@]}"; do header="$header $name |"; rule="$rule --- |"; done
+header="$header postwire / pgwire | postwire-mt / pgwire | postwire / pgwire-threads |"
+rule="$rule --- | --- | --- |"
+[[ " ${names[*]} " == *" postgres "* ]] && { header="$header postwire / PostgreSQL |"; rule="$rule --- |"; }
 echo "$header"
 echo "$rule"
 # line LABEL KEY UNIT TABLE: one row of the table, from the array named TABLE.
 line() {
     local label=$1 key=$2 unit=$3
     local -n table=$4
-    local row="| $label | ${table[postwire,$key]} $unit | ${table[pgwire,$key]} $unit | $(ratio "${table[postwire,$key]}" "${table[pgwire,$key]}") |"
-    if [ -n "${table[postgres,$key]:-}" ]; then
-        row="$row ${table[postgres,$key]} $unit | $(ratio "${table[postwire,$key]}" "${table[postgres,$key]}") |"
-    fi
+    local row="| $label |"
+    for name in "${names[@]}"; do row="$row ${table[$name,$key]:-—} $unit |"; done
+    row="$row $(ratio "${table[postwire,$key]:-0}" "${table[pgwire,$key]:-0}") |"
+    row="$row $(ratio "${table[postwire-mt,$key]:-0}" "${table[pgwire,$key]:-0}") |"
+    row="$row $(ratio "${table[postwire,$key]:-0}" "${table[pgwire-threads,$key]:-0}") |"
+    [ -n "${table[postgres,$key]:-}" ] && row="$row $(ratio "${table[postwire,$key]}" "${table[postgres,$key]}") |"
     echo "$row"
 }
 for mode in "${modes[@]}"; do line "pgbench -M $mode, SELECT 1, -c 4 -j 2" "$mode" tps tps; done
+# CPU: lower is better, so these ratios are the other server's over postwire's.
 for mode in "${modes[@]}"; do
-    # Ratio: pgwire's CPU over postwire's (above 1: postwire needs less).
-    echo "| server CPU per transaction, -M $mode | ${cpu[postwire,$mode]} µs | ${cpu[pgwire,$mode]} µs | $(ratio "${cpu[pgwire,$mode]}" "${cpu[postwire,$mode]}") (pgwire / postwire) |"
+    row="| server CPU per transaction (µs), -M $mode |"
+    for name in "${names[@]}"; do row="$row ${cpu[$name,$mode]:-—} |"; done
+    row="$row $(ratio "${cpu[pgwire,$mode]:-0}" "${cpu[postwire,$mode]:-0}") less |"
+    row="$row $(ratio "${cpu[pgwire,$mode]:-0}" "${cpu[postwire-mt,$mode]:-0}") less |"
+    row="$row $(ratio "${cpu[pgwire-threads,$mode]:-0}" "${cpu[postwire,$mode]:-0}") less |"
+    echo "$row"
 done
-for mode in simple extended; do line "5,000 rows × 6 columns, $mode" "$mode" rows/s rows; done
+for client in tokio-postgres postwire; do
+    for mode in simple extended; do line "5,000 rows × 6 columns, $mode, $client client" "$mode-$client" rows/s rows; done
+done

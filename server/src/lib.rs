@@ -16,6 +16,11 @@
 //! output. The protocol rules live in the machine; the loop only moves bytes
 //! and calls handlers. Output is sent whenever the connection's buffer fills,
 //! so results stream to the client at the pace it reads them.
+//!
+//! Connections run on whatever tokio runtime the listener was started on, or,
+//! with [`Server::serve_tcp_on_threads`], one single-threaded runtime per
+//! thread with each connection pinned to one (cheaper for many small
+//! queries).
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -39,7 +44,7 @@ pub use handler::{
     RowStream, Rows, Service, Session, StaticUsers, TokenValidator, Trust,
 };
 pub use response::{MAX_PORTALS, MAX_STATEMENTS, QueryResponse};
-pub use server::Server;
+pub use server::{Server, ServerThreads};
 pub use tls::{ALPN_POSTGRESQL, TlsConfig, TlsMode, tls_server_end_point};
 pub use value::{Column, RowWriter, Value};
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +19,9 @@ use crate::config::Config;
 use crate::context::{Broker, Phase, SessionRegistry};
 use crate::handler::{AuthSource, Peer, Service};
 use crate::tls::TlsMode;
+
+mod threads;
+pub use threads::ServerThreads;
 
 /// Whether a connection may have a session.
 #[derive(Debug)]
@@ -134,18 +137,25 @@ impl<S: Service, A: AuthSource> Server<S, A> {
     /// Serves an already bound TCP listener until shutdown.
     pub fn serve_tcp(&self, listener: TcpListener, tls: TlsMode) {
         let server = self.clone();
+        self.accept_tcp(listener, move |stream, peer| server.serve_connection(stream, Peer::Tcp(peer), tls.clone()));
+    }
+
+    /// Accepts connections on `listener` until shutdown, handing each to
+    /// `dispatch` (in a task on the current runtime).
+    fn accept_tcp(&self, listener: TcpListener, mut dispatch: impl FnMut(TcpStream, SocketAddr) + Send + 'static) {
+        let shutdown = self.shared.shutdown.clone();
         let span = tracing::info_span!("listener", addr = ?listener.local_addr().ok());
         self.shared.tracker.spawn(
             async move {
                 loop {
                     let accepted = tokio::select! {
-                        _ = server.shared.shutdown.cancelled() => break,
+                        _ = shutdown.cancelled() => break,
                         accepted = listener.accept() => accepted,
                     };
                     match accepted {
                         Ok((stream, peer)) => {
                             let _ = stream.set_nodelay(true);
-                            server.serve_connection(stream, Peer::Tcp(peer), tls.clone());
+                            dispatch(stream, peer);
                         }
                         // Out of file descriptors and the like: back off a little.
                         Err(e) => {

@@ -462,3 +462,55 @@ async fn startup_timeout_and_message_size_limit() {
     let (client, _) = connect(&pg_config(port)).await;
     assert_eq!(simple_rows(&client.simple_query("SELECT 1").await.unwrap()).len(), 1);
 }
+
+#[tokio::test]
+async fn serving_on_threads_spreads_sessions_and_shares_everything_else() {
+    let config = Config { max_connections: 3, ..Config::default() };
+    let server = postwire_server::Server::new(Toy::default(), Trust, config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let two = std::num::NonZeroUsize::new(2).unwrap();
+    let threads = server.serve_tcp_on_threads(listener, TlsMode::Disabled, two).unwrap();
+    assert_eq!(threads.len(), 2);
+
+    let (a, mut a_messages) = connect(&pg_config(port)).await;
+    let (b, _) = connect(&pg_config(port)).await;
+    let (c, _) = connect(&pg_config(port)).await;
+    // Sessions are handed to the threads in turn.
+    let opened_on = server.service().threads.lock().unwrap().clone();
+    let names = ["postwire-0", "postwire-1", "postwire-0"].map(|n| Some(n.to_owned()));
+    assert_eq!(opened_on, names);
+    for client in [&a, &b, &c] {
+        assert_eq!(simple_rows(&client.simple_query("SELECT 2").await.unwrap()).len(), 2);
+    }
+    // The connection limit counts every thread's sessions.
+    let err = pg_config(port).connect(NoTls).await.err().expect("a fourth session is refused");
+    assert_eq!(code(&err), "53300");
+    // NOTIFY crosses threads.
+    a.batch_execute("LISTEN news").await.unwrap();
+    b.batch_execute("NOTIFY news across").await.unwrap();
+    assert_eq!(a_messages.notification().await.1, "across");
+    // So does a cancel request (its connection lands on either thread).
+    let token = c.cancel_token();
+    let c = std::sync::Arc::new(c);
+    let slow = tokio::spawn({
+        let c = c.clone();
+        async move { c.simple_query("SLEEP").await }
+    });
+    let mut outcome = None;
+    for _ in 0..200 {
+        token.cancel_query(NoTls).await.unwrap();
+        if slow.is_finished() {
+            outcome = Some(slow.await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(code(&outcome.expect("cancelled").unwrap_err()), "57014");
+
+    // Shutdown ends every session, then the threads.
+    server.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(code(&a_messages.error().await), "57P01");
+    tokio::task::spawn_blocking(move || threads.join()).await.unwrap();
+    assert!(pg_config(port).connect(NoTls).await.is_err());
+}

@@ -176,20 +176,48 @@ impl PgWireServerHandlers for BenchFactory {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let mut args = std::env::args().skip(1);
     let mut listen = String::from("127.0.0.1:5434");
+    let mut threads = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().expect("--listen <address:port>"),
-            other => panic!("unknown argument {other} (usage: pgwire-bench-server [--listen 127.0.0.1:5434])"),
+            "--threads" => {
+                threads = Some(args.next().and_then(|n| n.parse::<usize>().ok()).expect("--threads <number>"))
+            }
+            other => {
+                panic!("unknown argument {other} (usage: pgwire-bench-server [--listen 127.0.0.1:5434] [--threads N])")
+            }
         }
     }
     let factory =
         Arc::new(BenchFactory { handler: Arc::new(Bench { query_parser: Arc::new(NoopQueryParser::new()) }) });
-    let listener = TcpListener::bind(&listen).await.expect("bind");
+    let listener = std::net::TcpListener::bind(&listen).expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
     println!("listening on {}", listener.local_addr().expect("local address"));
+    let Some(threads) = threads else {
+        // As pgwire's examples run: `#[tokio::main]`, a task per connection.
+        return tokio::runtime::Runtime::new().expect("runtime").block_on(accept(listener, factory));
+    };
+    // For comparison with postwire's `serve_tcp_on_threads`: a single-threaded
+    // runtime per thread, each accepting from the same socket.
+    let threads: Vec<_> = (0..threads)
+        .map(|_| {
+            let (listener, factory) = (listener.try_clone().expect("listener"), factory.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(accept(listener, factory))
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread");
+    }
+}
+
+async fn accept(listener: std::net::TcpListener, factory: Arc<BenchFactory>) {
+    let listener = TcpListener::from_std(listener).expect("listener");
     loop {
         let (socket, _) = listener.accept().await.expect("accept");
         let factory = factory.clone();

@@ -2,7 +2,7 @@
 //! to the same server written on pgwire, `bench/pgwire-server/`).
 //!
 //! ```text
-//! cargo run --release -p postwire-examples --bin bench-server -- [--listen 127.0.0.1:5433]
+//! cargo run --release -p postwire-examples --bin bench-server -- [--listen 127.0.0.1:5433] [--threads 2]
 //! echo 'SELECT 1;' > select1.sql
 //! pgbench -n -f select1.sql -M prepared -c 4 -j 2 -T 10 -h 127.0.0.1 -p 5433 -U bench bench
 //! psql -h 127.0.0.1 -p 5433 -U bench -c 'SELECT * FROM rows5000'
@@ -16,6 +16,10 @@
 //! anything else is a syntax error, logged to stderr. With `-n` and a custom
 //! script pgbench sends nothing of its own (no VACUUM, no look-up of
 //! `pgbench_branches`): only the script's statements.
+//!
+//! With `--threads N` the server runs on N threads of one single-threaded
+//! runtime each (`Server::serve_tcp_on_threads`); without, on tokio's
+//! multi-threaded runtime.
 
 use postwire_server::codec::{EncodeError, SqlState, oid};
 use postwire_server::{
@@ -137,17 +141,27 @@ pub(crate) async fn serve(addr: &str) -> std::io::Result<(Server<Bench, Trust>, 
     Ok((server, addr))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let mut args = std::env::args().skip(1);
     let mut listen = String::from("127.0.0.1:5433");
+    let mut threads = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().expect("--listen <address:port>"),
-            other => panic!("unknown argument {other} (usage: bench-server [--listen 127.0.0.1:5433])"),
+            "--threads" => threads = Some(args.next().and_then(|n| n.parse().ok()).expect("--threads <number>")),
+            other => panic!("unknown argument {other} (usage: bench-server [--listen 127.0.0.1:5433] [--threads N])"),
         }
     }
-    let (_server, addr) = serve(&listen).await.expect("bind");
-    println!("listening on {addr}");
-    tokio::signal::ctrl_c().await.expect("ctrl-c");
+    let Some(threads) = threads else {
+        // tokio's multi-threaded runtime, as `#[tokio::main]` sets it up.
+        return tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+            let (_server, addr) = serve(&listen).await.expect("bind");
+            println!("listening on {addr}");
+            tokio::signal::ctrl_c().await.expect("ctrl-c");
+        });
+    };
+    let listener = std::net::TcpListener::bind(&listen).expect("bind");
+    println!("listening on {}", listener.local_addr().expect("local address"));
+    let server = Server::new(Bench, Trust, Config::default());
+    server.serve_tcp_on_threads(listener, TlsMode::Disabled, threads).expect("threads").join();
 }

@@ -27,6 +27,8 @@ pub struct Toy {
     pub clients: Arc<Mutex<Vec<ClientInfo>>>,
     /// SLEEPs under way.
     pub sleeping: Arc<AtomicU64>,
+    /// The name of the thread each session was opened on.
+    pub threads: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 /// Counts a SLEEP while it runs (also when its future is dropped).
@@ -53,6 +55,7 @@ impl Service for Toy {
             return Err(PgError::fatal(SqlState::INVALID_CATALOG_NAME, "database \"nope\" does not exist"));
         }
         self.clients.lock().unwrap().push(client.clone());
+        self.threads.lock().unwrap().push(std::thread::current().name().map(str::to_owned));
         Ok(ToySession { toy: self.clone() })
     }
 }
