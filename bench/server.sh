@@ -3,7 +3,8 @@
 # PostgreSQL is installed, a real PostgreSQL, in the same run, all on
 # loopback: pgbench (SELECT 1, -c 4 -j 2) in the simple, extended and
 # prepared modes, and rows/s of a 5,000-row × 6-column result through
-# tokio-postgres and through postwire's client (examples/src/bin/bench-rows.rs).
+# tokio-postgres, through postwire's client and through a bare wire client that
+# only frames messages and counts rows (examples/src/bin/bench-rows.rs).
 # Each Rust server runs twice: on tokio's multi-threaded runtime (as
 # `#[tokio::main]` sets it up; pgwire's examples run this way) and on one
 # single-threaded runtime per core (postwire: `Server::serve_tcp_on_threads`;
@@ -115,12 +116,19 @@ done
 
 targets=()
 for name in "${names[@]}"; do targets+=("$name=127.0.0.1:${port[$name]}"); done
-declare -A rows
-for client in tokio-postgres postwire; do
+declare -A rows row_cpu
+for client in tokio-postgres postwire wire; do
+    declare -A before=()
+    for name in "${names[@]}"; do [ -n "${pid[$name]:-}" ] && before[$name]=$(ticks "${pid[$name]}"); done
     while read -r name mode rate; do
         rows[$name,$mode-$client]=$rate
         echo "rows5000 $mode $name, $client client: $rate rows/s"
     done < <(timeout 600 target/release/bench-rows --client "$client" --rounds $((rounds * 3)) "${targets[@]}")
+    # Server CPU per row over the whole run: warm-up and every round, both protocols.
+    n=$(((rounds * 3 * 40 + 1) * 2 * 5000))
+    for name in "${!before[@]}"; do
+        row_cpu[$name,$client]=$(awk -v t=$(($(ticks "${pid[$name]}") - before[$name])) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }')
+    done
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2f×", a / b; else print "—" }'; }
@@ -158,6 +166,12 @@ for mode in "${modes[@]}"; do
     row="$row $(ratio "${cpu[pgwire-threads,$mode]:-0}" "${cpu[postwire,$mode]:-0}") less |"
     echo "$row"
 done
-for client in tokio-postgres postwire; do
+for client in tokio-postgres postwire wire; do
     for mode in simple extended; do line "5,000 rows × 6 columns, $mode, $client client" "$mode-$client" rows/s rows; done
+    row="| server CPU per row (µs, both protocols), $client client |"
+    for name in "${names[@]}"; do row="$row ${row_cpu[$name,$client]:-—} |"; done
+    row="$row $(ratio "${row_cpu[pgwire,$client]:-0}" "${row_cpu[postwire,$client]:-0}") less |"
+    row="$row $(ratio "${row_cpu[pgwire,$client]:-0}" "${row_cpu[postwire-mt,$client]:-0}") less |"
+    row="$row $(ratio "${row_cpu[pgwire-threads,$client]:-0}" "${row_cpu[postwire,$client]:-0}") less |"
+    echo "$row"
 done

@@ -308,7 +308,7 @@ impl Sink for CellSink<'_> {
         let end = self.len.saturating_add(bytes.len());
         // After one miss `len` is past the end, so no later write lands out of place.
         if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
+            copy_short(dst, bytes);
         }
         self.len = end;
     }

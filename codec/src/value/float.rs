@@ -168,10 +168,22 @@ macro_rules! float_value {
                 } else if v.is_infinite() {
                     out.put_slice(if v < 0.0 { b"-Infinity" } else { b"Infinity" });
                 } else {
-                    // ryu's shortest digits (`123.0`, `1e-7`), laid out as PostgreSQL does.
+                    const FIXED_BELOW: $t = 10i64.pow($dig) as $t;
+                    let magnitude = v.abs();
                     let mut printer = ryu::Buffer::new();
-                    let digits = Digits::parse(printer.format_finite(v.abs()).as_bytes())?;
-                    put_float(out, v.is_sign_negative(), &digits, $dig)?;
+                    let shortest = printer.format_finite(magnitude);
+                    // Between 1e-4 and 10^digits both ryu and PostgreSQL write
+                    // plain decimals with the same digits; ryu adds ".0" to
+                    // whole numbers. Elsewhere the layouts differ: re-lay.
+                    if (1e-4..FIXED_BELOW).contains(&magnitude) {
+                        if v.is_sign_negative() {
+                            out.put_u8(b'-');
+                        }
+                        out.put_slice(shortest.strip_suffix(".0").unwrap_or(shortest).as_bytes());
+                    } else {
+                        let digits = Digits::parse(shortest.as_bytes())?;
+                        put_float(out, v.is_sign_negative(), &digits, $dig)?;
+                    }
                 }
                 Ok(())
             }
@@ -252,6 +264,49 @@ mod tests {
         // A tie between two shortest forms (the value is -1368175.25):
         // PostgreSQL 15 prints the even one; Rust's `{:e}` gives ...53.
         assert_text!(f32::from_bits(0xc9a7_037a), "-1.3681752e+06");
+    }
+
+    /// The plain-decimal shortcut writes what laying out the digits would.
+    #[test]
+    fn plain_decimal_shortcut_agrees_with_the_general_layout() {
+        fn general(negative: bool, shortest: &str, dig: i32) -> std::vec::Vec<u8> {
+            let mut buf = [0u8; 64];
+            let mut sink = crate::write::SliceSink::new(&mut buf);
+            put_float(&mut sink, negative, &Digits::parse(shortest.as_bytes()).unwrap(), dig).unwrap();
+            let n = sink.position();
+            buf[..n].to_vec()
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut doubles = std::vec![1e-4, 1e15, 1e14, 0.1, 1.0, 123.25, 999_999_999_999_999.9, -0.5, -7.0];
+        doubles.extend([1e-4f64.next_down(), 1e-4f64.next_up(), 1e15f64.next_down()]);
+        for _ in 0..200_000 {
+            // Spread over the magnitudes around the range, whole numbers too.
+            let exp = (next() % 24) as i32 - 6;
+            let v = (next() >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi(exp);
+            doubles.extend([v, -v, v.trunc()]);
+        }
+        for v in doubles {
+            let (b, n) = text(v);
+            let expected = general(v.is_sign_negative(), ryu::Buffer::new().format_finite(v.abs()), 15);
+            assert_eq!(&b[..n], &expected[..], "{v:e}");
+        }
+        let mut floats = std::vec![1e-4f32, 1e6, 1e5, 999_999.94, -0.25, 1e-4f32.next_down(), 1e6f32.next_down()];
+        for _ in 0..200_000 {
+            let exp = (next() % 14) as i32 - 6;
+            let v = (next() >> 40) as f32 / (1u32 << 24) as f32 * 10f32.powi(exp);
+            floats.extend([v, -v, v.trunc()]);
+        }
+        for v in floats {
+            let (b, n) = text(v);
+            let expected = general(v.is_sign_negative(), ryu::Buffer::new().format_finite(v.abs()), 6);
+            assert_eq!(&b[..n], &expected[..], "{v:e}");
+        }
     }
 
     #[test]
