@@ -21,17 +21,9 @@ use postwire_codec::frontend::{
 };
 use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, Event as BackendEvent, ServerParameters};
 use postwire_codec::session::frontend::{Config, Event, Frontend};
-use postwire_codec::{Encode, Format, FrameLimits, Framed, oid};
+use postwire_codec::{Encode, FrameLimits, Framed, oid};
 
-const COLUMN: [FieldDescription<'static>; 1] = [FieldDescription {
-    name: "?column?",
-    table_oid: 0,
-    column_id: 0,
-    type_oid: oid::INT4,
-    type_size: 4,
-    type_modifier: -1,
-    format: Format::Text,
-}];
+const COLUMN: [FieldDescription<'static>; 1] = [FieldDescription::new("?column?", oid::INT4)];
 
 /// A logged-in Frontend/Backend pair and the byte pipes between them.
 struct Pair {

@@ -244,6 +244,27 @@ const TYPES: &[(Oid, &str, Oid)] = &[
     (JSONPATH, "jsonpath", JSONPATH_ARRAY),
 ];
 
+/// The size of a built-in type's values (`pg_type.typlen`): the byte count
+/// of a fixed-size type, -1 for a variable-size one (text, numeric, arrays…).
+///
+/// ```
+/// use postwire_codec::oid;
+/// assert_eq!(oid::type_size(oid::INT8), 8);
+/// assert_eq!(oid::type_size(oid::TEXT), -1);
+/// ```
+pub const fn type_size(oid: Oid) -> i16 {
+    match oid {
+        BOOL | CHAR => 1,
+        INT2 => 2,
+        INT4 | OID | FLOAT4 | DATE => 4,
+        INT8 | FLOAT8 | TIME | TIMESTAMP | TIMESTAMPTZ => 8,
+        TIMETZ => 12,
+        INTERVAL | UUID => 16,
+        NAME => 64,
+        _ => -1,
+    }
+}
+
 /// The catalog name (`typname`) of a built-in type or array type, e.g. `"int4"`, `"_int4"`.
 pub fn type_name(oid: Oid) -> Option<&'static str> {
     TYPES

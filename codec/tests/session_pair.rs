@@ -14,15 +14,7 @@ use postwire_codec::session::backend::{AuthMethod, Backend, BackendKey, Event as
 use postwire_codec::session::frontend::{Config, Event, Frontend};
 use postwire_codec::{Format, SqlState, oid};
 
-const COLUMN: [FieldDescription<'static>; 1] = [FieldDescription {
-    name: "n",
-    table_oid: 0,
-    column_id: 0,
-    type_oid: oid::INT4,
-    type_size: 4,
-    type_modifier: -1,
-    format: Format::Text,
-}];
+const COLUMN: [FieldDescription<'static>; 1] = [FieldDescription::new("n", oid::INT4)];
 
 /// `SELECT <n>` returns rows 1..=n; anything else that is not a known
 /// command is a syntax error.

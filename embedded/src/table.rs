@@ -41,7 +41,7 @@ where
                 table_oid: 0,
                 column_id: i as i16 + 1,
                 type_oid,
-                type_size: type_size(type_oid),
+                type_size: oid::type_size(type_oid),
                 type_modifier: -1,
                 format: Format::Text,
             })
@@ -145,17 +145,5 @@ fn transaction_tag(sql: &str) -> Option<&'static str> {
         Some("ROLLBACK")
     } else {
         None
-    }
-}
-
-/// `pg_type.typlen` of the common fixed-size types; -1 (variable) otherwise.
-fn type_size(type_oid: Oid) -> i16 {
-    match type_oid {
-        oid::BOOL | oid::CHAR => 1,
-        oid::INT2 => 2,
-        oid::INT4 | oid::FLOAT4 | oid::OID | oid::DATE => 4,
-        oid::INT8 | oid::FLOAT8 | oid::TIMESTAMP | oid::TIMESTAMPTZ | oid::TIME => 8,
-        oid::UUID => 16,
-        _ => -1,
     }
 }

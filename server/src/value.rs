@@ -28,7 +28,7 @@ impl Column {
         Column {
             name: name.into(),
             type_oid,
-            type_size: type_size(type_oid),
+            type_size: oid::type_size(type_oid),
             type_modifier: -1,
             table_oid: 0,
             column_id: 0,
@@ -45,20 +45,6 @@ impl Column {
             type_modifier: self.type_modifier,
             format,
         }
-    }
-}
-
-/// `pg_type.typlen` for the built-in types a server commonly reports.
-fn type_size(type_oid: Oid) -> i16 {
-    match type_oid {
-        oid::BOOL | oid::CHAR => 1,
-        oid::INT2 => 2,
-        oid::INT4 | oid::OID | oid::FLOAT4 | oid::DATE => 4,
-        oid::INT8 | oid::FLOAT8 | oid::TIME | oid::TIMESTAMP | oid::TIMESTAMPTZ => 8,
-        oid::TIMETZ => 12,
-        oid::INTERVAL | oid::UUID => 16,
-        oid::NAME => 64,
-        _ => -1,
     }
 }
 

@@ -17,7 +17,7 @@ use postwire_codec::backend::{
     Authentication, BackendKeyData, BindComplete, CommandComplete, DataRow, ErrorFields, ErrorResponse,
     FieldDescription, ReadyForQuery, RowDescription, Severity, TransactionStatus,
 };
-use postwire_codec::{Encode, Format, SqlState, oid};
+use postwire_codec::{Encode, SqlState, oid};
 use postwire_server::client::{Client, ClientConfig, ClientError, connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -92,15 +92,7 @@ impl Peer {
 }
 
 fn one_int_column() -> [FieldDescription<'static>; 1] {
-    [FieldDescription {
-        name: "n",
-        table_oid: 0,
-        column_id: 0,
-        type_oid: oid::INT4,
-        type_size: 4,
-        type_modifier: -1,
-        format: Format::Text,
-    }]
+    [FieldDescription::new("n", oid::INT4)]
 }
 
 /// Listens on 127.0.0.1, logs the one client in, then runs `script`.

@@ -28,6 +28,32 @@ pub struct FieldDescription<'a> {
     pub format: Format,
 }
 
+impl<'a> FieldDescription<'a> {
+    /// A computed column (not a table's) of a built-in type: no table, no
+    /// type modifier, the type's own size, text format. Change the fields
+    /// that differ.
+    ///
+    /// ```
+    /// use postwire_codec::{Format, backend::FieldDescription, oid};
+    /// const COLUMNS: [FieldDescription; 2] = [
+    ///     FieldDescription::new("id", oid::INT4),
+    ///     FieldDescription { format: Format::Binary, ..FieldDescription::new("name", oid::TEXT) },
+    /// ];
+    /// assert_eq!((COLUMNS[0].type_size, COLUMNS[1].type_size), (4, -1));
+    /// ```
+    pub const fn new(name: &'a str, type_oid: Oid) -> Self {
+        FieldDescription {
+            name,
+            table_oid: 0,
+            column_id: 0,
+            type_oid,
+            type_size: crate::oid::type_size(type_oid),
+            type_modifier: -1,
+            format: Format::Text,
+        }
+    }
+}
+
 impl<'a> WireItem<'a> for FieldDescription<'a> {
     #[inline]
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {

@@ -122,15 +122,7 @@ impl Harness {
     }
 }
 
-const INT4: FieldDescription<'static> = FieldDescription {
-    name: "n",
-    table_oid: 0,
-    column_id: 0,
-    type_oid: 23,
-    type_size: 4,
-    type_modifier: -1,
-    format: crate::Format::Text,
-};
+const INT4: FieldDescription<'static> = FieldDescription::new("n", crate::oid::INT4);
 
 #[test]
 fn simple_query_flow_and_order_is_enforced() {
