@@ -173,9 +173,13 @@ impl<'a> BackendMessage<'a> {
     /// whole message checked before it is returned.
     #[inline]
     pub fn decode_validated(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
-        let message = Self::decode_hot(raw)?;
-        message.validate()?;
-        Ok(message)
+        // Checked where it was decoded and returned as is: the result is
+        // built in place, never copied (copies of it stall on its stores).
+        let decoded = Self::decode_hot(raw);
+        if let Ok(message) = &decoded {
+            message.validate()?;
+        }
+        decoded
     }
 
     /// [`BackendMessage::decode`], with the hot message decoded inline:

@@ -745,14 +745,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             Ok(Framed::Incomplete { needed }) => return Ok(Input { consumed: 0, event: None, needed }),
             Err(e) => return self.violation(SessionError::Decode(e)),
         };
-        let msg = match BackendMessage::decode_validated(raw) {
+        // Read where it was decoded, not moved: copying a message just
+        // written field by field stalls on those stores.
+        let decoded = BackendMessage::decode_validated(raw);
+        let msg = match &decoded {
             Ok(m) => m,
-            Err(e) => return self.violation(SessionError::Decode(e)),
+            Err(e) => return self.violation(SessionError::Decode(*e)),
         };
         let event = match self.phase {
-            Phase::Authenticating => self.on_auth_message(msg, raw.tag)?,
-            Phase::Establishing => self.on_establishing_message(msg, raw.tag)?,
-            _ => self.on_message(msg, raw.tag)?,
+            Phase::Authenticating => self.on_auth_message(*msg, raw.tag)?,
+            Phase::Establishing => self.on_establishing_message(*msg, raw.tag)?,
+            // Built in place: returned as is, the result is not copied either.
+            _ => return self.on_message(msg, raw.tag, consumed),
         };
         Ok(Input { consumed, event, needed: 0 })
     }
@@ -1003,12 +1007,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         Ok(Some(Event::Error { request, error }))
     }
 
-    fn on_message<'a>(&mut self, msg: BackendMessage<'a>, tag: u8) -> Result<Option<Event<'a>>, SessionError> {
+    fn on_message<'a>(
+        &mut self,
+        msg: &BackendMessage<'a>,
+        tag: u8,
+        consumed: usize,
+    ) -> Result<Input<'a>, SessionError> {
+        let msg = *msg;
+        let input = |event| Ok(Input { consumed, event: Some(event), needed: 0 });
         match msg {
-            BackendMessage::NoticeResponse(n) => return Ok(Some(Event::Notice(n))),
-            BackendMessage::NotificationResponse(n) => return Ok(Some(Event::Notification(n))),
-            BackendMessage::ParameterStatus(p) => return Ok(Some(Event::ParameterStatus(p))),
-            BackendMessage::ErrorResponse(e) => return self.on_error(e),
+            BackendMessage::NoticeResponse(n) => return input(Event::Notice(n)),
+            BackendMessage::NotificationResponse(n) => return input(Event::Notification(n)),
+            BackendMessage::ParameterStatus(p) => return input(Event::ParameterStatus(p)),
+            BackendMessage::ErrorResponse(e) => {
+                return self.on_error(e).map(|event| Input { consumed, event, needed: 0 });
+            }
             _ => {}
         }
         let Some(&head) = self.queue.head() else {
@@ -1114,7 +1127,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 }
             }
         }
-        Ok(Some(event))
+        input(event)
     }
 }
 
