@@ -157,21 +157,20 @@ line() {
     echo "$row"
 }
 for mode in "${modes[@]}"; do line "pgbench -M $mode, SELECT 1, -c 4 -j 2" "$mode" tps tps; done
-# CPU: lower is better, so these ratios are the other server's over postwire's.
-for mode in "${modes[@]}"; do
-    row="| server CPU per transaction (µs), -M $mode |"
-    for name in "${names[@]}"; do row="$row ${cpu[$name,$mode]:-—} |"; done
-    row="$row $(ratio "${cpu[pgwire,$mode]:-0}" "${cpu[postwire,$mode]:-0}") less |"
-    row="$row $(ratio "${cpu[pgwire,$mode]:-0}" "${cpu[postwire-mt,$mode]:-0}") less |"
-    row="$row $(ratio "${cpu[pgwire-threads,$mode]:-0}" "${cpu[postwire,$mode]:-0}") less |"
+# cpu_line LABEL KEY TABLE: a row of CPU figures. Lower is better, so the
+# ratios are the other server's over postwire's.
+cpu_line() {
+    local label=$1 key=$2
+    local -n table=$3
+    local row="| $label |"
+    for name in "${names[@]}"; do row="$row ${table[$name,$key]:-—} |"; done
+    row="$row $(ratio "${table[pgwire,$key]:-0}" "${table[postwire,$key]:-0}") less |"
+    row="$row $(ratio "${table[pgwire,$key]:-0}" "${table[postwire-mt,$key]:-0}") less |"
+    row="$row $(ratio "${table[pgwire-threads,$key]:-0}" "${table[postwire,$key]:-0}") less |"
     echo "$row"
-done
+}
+for mode in "${modes[@]}"; do cpu_line "server CPU per transaction (µs), -M $mode" "$mode" cpu; done
 for client in tokio-postgres postwire wire; do
     for mode in simple extended; do line "5,000 rows × 6 columns, $mode, $client client" "$mode-$client" rows/s rows; done
-    row="| server CPU per row (µs, both protocols), $client client |"
-    for name in "${names[@]}"; do row="$row ${row_cpu[$name,$client]:-—} |"; done
-    row="$row $(ratio "${row_cpu[pgwire,$client]:-0}" "${row_cpu[postwire,$client]:-0}") less |"
-    row="$row $(ratio "${row_cpu[pgwire,$client]:-0}" "${row_cpu[postwire-mt,$client]:-0}") less |"
-    row="$row $(ratio "${row_cpu[pgwire-threads,$client]:-0}" "${row_cpu[postwire,$client]:-0}") less |"
-    echo "$row"
+    cpu_line "server CPU per row (µs, both protocols), $client client" "$client" row_cpu
 done

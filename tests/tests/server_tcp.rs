@@ -220,6 +220,22 @@ async fn notifications_cross_sessions() {
     assert_eq!(messages.notification().await.1, "heard");
 }
 
+/// Sends cancel requests until `slow` ends (one that arrives before the
+/// query starts does nothing, as in PostgreSQL); returns its outcome.
+async fn cancel_until_done<T>(
+    token: &tokio_postgres::CancelToken,
+    slow: tokio::task::JoinHandle<Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    for _ in 0..200 {
+        token.cancel_query(NoTls).await.unwrap();
+        if slow.is_finished() {
+            return slow.await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the query was not cancelled within 4 s");
+}
+
 #[tokio::test]
 async fn cancel_request_cancels_a_running_query() {
     let (_server, port) = start(Config::default(), Trust).await;
@@ -230,18 +246,7 @@ async fn cancel_request_cancels_a_running_query() {
         let client = client.clone();
         async move { client.simple_query("SLEEP").await }
     });
-    // Cancel until the query is seen cancelled (a cancel that arrives before
-    // the query starts does nothing, as in PostgreSQL).
-    let mut outcome = None;
-    for _ in 0..200 {
-        token.cancel_query(NoTls).await.unwrap();
-        if slow.is_finished() {
-            outcome = Some(slow.await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let err = outcome.expect("the query was cancelled").unwrap_err();
+    let err = cancel_until_done(&token, slow).await.unwrap_err();
     let db = err.as_db_error().unwrap();
     assert_eq!((db.code().code(), db.message()), ("57014", "canceling statement due to user request"));
     // The session survives; extended-protocol queries can be cancelled too.
@@ -250,16 +255,7 @@ async fn cancel_request_cancels_a_running_query() {
         let client = client.clone();
         async move { client.query("SLEEP", &[]).await }
     });
-    let mut outcome = None;
-    for _ in 0..200 {
-        token.cancel_query(NoTls).await.unwrap();
-        if slow.is_finished() {
-            outcome = Some(slow.await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(code(&outcome.expect("cancelled").unwrap_err()), "57014");
+    assert_eq!(code(&cancel_until_done(&token, slow).await.unwrap_err()), "57014");
     assert_eq!(simple_rows(&client.simple_query("SELECT 2").await.unwrap()).len(), 2);
 }
 
@@ -497,16 +493,7 @@ async fn serving_on_threads_spreads_sessions_and_shares_everything_else() {
         let c = c.clone();
         async move { c.simple_query("SLEEP").await }
     });
-    let mut outcome = None;
-    for _ in 0..200 {
-        token.cancel_query(NoTls).await.unwrap();
-        if slow.is_finished() {
-            outcome = Some(slow.await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(code(&outcome.expect("cancelled").unwrap_err()), "57014");
+    assert_eq!(code(&cancel_until_done(&token, slow).await.unwrap_err()), "57014");
 
     // Shutdown ends every session, then the threads.
     server.shutdown(Duration::from_secs(5)).await;
