@@ -4,6 +4,9 @@
 //! ```text
 //! postwire-client-bench <port>    # user fe_trust, database fe, on 127.0.0.1
 //! ```
+//!
+//! `POSTWIRE_BENCH_ONLY=pipeline` runs only the pipelined small queries (and
+//! the batch), `POSTWIRE_BENCH_RUNS=n` sets the rounds (default 5).
 
 use std::time::{Duration, Instant};
 
@@ -165,11 +168,13 @@ async fn main() {
     let rows_statement = theirs.prepare(ROWS_SQL).await.expect("prepare");
 
     let mut table: Vec<Measured> = Vec::new();
+    let only_pipeline = std::env::var("POSTWIRE_BENCH_ONLY").is_ok_and(|v| v == "pipeline");
+    let runs = std::env::var("POSTWIRE_BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
 
     // Each round runs every workload once, alternating the clients, so
     // load from elsewhere on the machine hits both alike; the best of the
     // rounds counts.
-    for _round in 0..RUNS {
+    for _round in 0..runs {
         // 1. Pipelined small queries.
         let (tp_pipe, n) = best(async || {
             let calls = (0..QUERIES).map(|i| {
@@ -201,6 +206,23 @@ async fn main() {
         .await;
         assert_eq!(n, QUERIES as usize);
         let pw_batch_cpu = last_cpu();
+        table.push(Measured::new(
+            "10,000 SELECT $1::int4, one Sync each (join_all)",
+            "queries",
+            f64::from(QUERIES),
+            (pw_pipe, pw_pipe_cpu),
+            (tp_pipe, tp_pipe_cpu),
+        ));
+        table.push(Measured::new(
+            "10,000 SELECT $1::int4, postwire batch (one Sync)",
+            "queries",
+            f64::from(QUERIES),
+            (pw_batch, pw_batch_cpu),
+            (tp_pipe, tp_pipe_cpu),
+        ));
+        if only_pipeline {
+            continue;
+        }
 
         // 2. 100,000 rows × 6 columns.
         let (tp_simple, n) = best(async || {
@@ -274,20 +296,6 @@ async fn main() {
         assert_eq!(n, ROWS);
         let sqlx_stream_cpu = last_cpu();
         table.push(Measured::new(
-            "10,000 SELECT $1::int4, one Sync each (join_all)",
-            "queries",
-            f64::from(QUERIES),
-            (pw_pipe, pw_pipe_cpu),
-            (tp_pipe, tp_pipe_cpu),
-        ));
-        table.push(Measured::new(
-            "10,000 SELECT $1::int4, postwire batch (one Sync)",
-            "queries",
-            f64::from(QUERIES),
-            (pw_batch, pw_batch_cpu),
-            (tp_pipe, tp_pipe_cpu),
-        ));
-        table.push(Measured::new(
             "100,000 × 6 rows, simple query (text), collected",
             "rows",
             ROWS as f64,
@@ -325,19 +333,33 @@ async fn main() {
     }
 
     // 3. Allocations per streamed row (whole process, all threads).
+    let allocations = if only_pipeline { None } else { Some(allocations_per_row(&ours, &theirs, &rows_statement).await) };
+    print_table(&best_rows, allocations, runs);
+    drop(ours);
+    let _ = sqlx_conn.close().await;
+}
+
+async fn allocations_per_row(
+    ours: &Client,
+    theirs: &tokio_postgres::Client,
+    rows_statement: &tokio_postgres::Statement,
+) -> (f64, f64) {
     let allocations = |change: stats_alloc::Stats| (change.allocations + change.reallocations) as f64 / ROWS as f64;
     let region = Region::new(GLOBAL);
-    postwire_stream(&ours).await;
+    postwire_stream(ours).await;
     let pw_allocs = allocations(region.change());
     let region = Region::new(GLOBAL);
-    tokio_postgres_stream(&theirs, &rows_statement).await;
+    tokio_postgres_stream(theirs, rows_statement).await;
     let tp_allocs = allocations(region.change());
+    (pw_allocs, tp_allocs)
+}
 
+fn print_table(best_rows: &[Measured], allocations: Option<(f64, f64)>, runs: usize) {
     println!(
-        "| workload (best of {RUNS} rounds) | postwire | tokio-postgres (sqlx where named) | ratio | client CPU per unit: postwire / other |"
+        "| workload (best of {runs} rounds) | postwire | tokio-postgres (sqlx where named) | ratio | client CPU per unit: postwire / other |"
     );
     println!("| --- | --- | --- | --- | --- |");
-    for row in &best_rows {
+    for row in best_rows {
         println!(
             "| {} | {:.0} {u}/s | {:.0} {u}/s | {:.2}× | {:.2} µs / {:.2} µs = {:.2}× |",
             row.name,
@@ -350,7 +372,7 @@ async fn main() {
             u = row.unit,
         );
     }
-    println!("| allocations per streamed row (whole process) | {pw_allocs:.4} | {tp_allocs:.4} | |");
-    drop(ours);
-    let _ = sqlx_conn.close().await;
+    if let Some((pw_allocs, tp_allocs)) = allocations {
+        println!("| allocations per streamed row (whole process) | {pw_allocs:.4} | {tp_allocs:.4} | |");
+    }
 }
