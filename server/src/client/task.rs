@@ -37,8 +37,6 @@ pub(super) const IN_FLIGHT: usize = 2048;
 /// The machine's output buffer; it grows for a larger request, then shrinks
 /// back.
 pub(super) const OUTPUT: usize = 64 * 1024;
-/// Requests queued in the channel before callers wait.
-const QUEUE: usize = 1024;
 /// Bytes asked for per socket read.
 const READ_CHUNK: usize = 64 * 1024;
 /// Input buffers kept for reuse besides the one being filled: enough for
@@ -70,7 +68,7 @@ where
         dropped_notifications: AtomicU64::new(0),
         notice_handler: Mutex::new(None),
     });
-    let (requests, inbox) = mpsc::channel(QUEUE);
+    let (requests, inbox) = super::inbox::inbox();
     let task = Task {
         stream,
         frontend,
@@ -78,7 +76,7 @@ where
         spares: Vec::new(),
         inbox,
         inbox_open: true,
-        unsent: None,
+        backlog: VecDeque::new(),
         batch: None,
         pending: VecDeque::new(),
         statements: StatementCache::new(config.statement_cache_size),
@@ -200,7 +198,7 @@ impl Pending {
 
 /// A batch whose queries are still being written.
 struct BatchSend {
-    items: VecDeque<(Box<str>, EncodedParams)>,
+    items: VecDeque<EncodedParams>,
     /// A Flush went out since the last query: the server will answer what it
     /// has, freeing room in the machine's queue.
     flushed: bool,
@@ -211,7 +209,7 @@ enum Wake {
     Wrote,
     Read,
     Eof,
-    Request(Request),
+    Requests,
     InboxClosed,
     Copy(Option<CopyChunk>),
 }
@@ -224,10 +222,11 @@ struct Task<S> {
     /// from them are dropped: a streamed result cycles through the same few
     /// buffers instead of allocating one per read chunk.
     spares: Vec<BytesMut>,
-    inbox: mpsc::Receiver<Request>,
+    inbox: super::inbox::Receiver,
     inbox_open: bool,
-    /// A request taken from the inbox that did not fit yet.
-    unsent: Option<Request>,
+    /// Requests taken from the inbox and not written yet (the first did not
+    /// fit); the inbox is taken again only once these are all written.
+    backlog: VecDeque<Request>,
     batch: Option<BatchSend>,
     pending: VecDeque<Pending>,
     statements: StatementCache,
@@ -255,11 +254,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             let e = error.take().unwrap_or(ClientError::Closed);
             finish_with_error(pending.target, e).await;
         }
-        if let Some(request) = self.unsent.take() {
-            request.fail(|| ClientError::Closed);
-        }
-        self.inbox.close();
-        while let Some(request) = self.inbox.recv().await {
+        for request in std::mem::take(&mut self.backlog).into_iter().chain(self.inbox.close()) {
             request.fail(|| ClientError::Closed);
         }
     }
@@ -271,7 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         }
         loop {
             self.fill()?;
-            if !self.inbox_open && self.unsent.is_none() && self.batch.is_none() && self.pending.is_empty() {
+            if !self.inbox_open && self.backlog.is_empty() && self.batch.is_none() && self.pending.is_empty() {
                 // Every handle is gone and nothing is in flight.
                 let _ = self.frontend.send_terminate();
                 while !self.frontend.pending_output().is_empty() {
@@ -297,7 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                     self.frontend.handle_eof(self.input.len());
                     return Err(ClientError::Closed);
                 }
-                Wake::Request(request) => self.unsent = Some(request),
+                Wake::Requests => {}
                 Wake::InboxClosed => self.inbox_open = false,
                 Wake::Copy(chunk) => self.copy_chunk(chunk)?,
             }
@@ -374,10 +369,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
             Poll::Pending => {}
         }
-        if self.inbox_open && self.unsent.is_none() && self.batch.is_none() && !self.gate {
-            match self.inbox.poll_recv(cx) {
-                Poll::Ready(Some(request)) => return Poll::Ready(Ok(Wake::Request(request))),
-                Poll::Ready(None) => return Poll::Ready(Ok(Wake::InboxClosed)),
+        if self.inbox_open && self.backlog.is_empty() && self.batch.is_none() && !self.gate {
+            match self.inbox.poll_take(cx, &mut self.backlog) {
+                Poll::Ready(true) => return Poll::Ready(Ok(Wake::Requests)),
+                Poll::Ready(false) => return Poll::Ready(Ok(Wake::InboxClosed)),
                 Poll::Pending => {}
             }
         }
@@ -409,15 +404,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             if self.gate {
                 return Ok(());
             }
-            let request = match self.unsent.take() {
-                Some(request) => request,
-                None => match self.inbox.try_recv() {
-                    Ok(request) => request,
-                    Err(_) => return Ok(()),
-                },
+            let Some(request) = self.backlog.pop_front() else {
+                match self.inbox.try_take(&mut self.backlog) {
+                    Poll::Ready(true) => continue,
+                    _ => return Ok(()),
+                }
             };
             if let Some(request) = self.try_send(request)? {
-                self.unsent = Some(request);
+                self.backlog.push_front(request);
                 return Ok(());
             }
         }
@@ -439,9 +433,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     /// Writes `request`, or hands it back if it does not fit yet.
     fn try_send(&mut self, request: Request) -> Result<Option<Request>, ClientError> {
         let (size, entries) = match &request {
-            Request::Query { sql, params: None, .. } => (sql.len() + 8, 1),
-            Request::Query { sql, params: Some(params), .. } => (extended_size(sql, params) + 8, 7),
-            Request::Batch { items, .. } => (items.first().map_or(0, |(sql, p)| extended_size(sql, p)), 6),
+            Request::Query { sql, .. } => (sql.len() + 8, 1),
+            Request::Extended { query, .. } => (extended_size(query) + 8, 7),
+            Request::Batch { items, .. } => (items.first().map_or(0, extended_size), 6),
             Request::CopyIn { sql, .. } | Request::CopyOut { sql, .. } => (sql.len() + 8, 1),
             Request::Function { args, .. } => (args.wire_size() + 16 + 4 * args.len(), 1),
         };
@@ -449,13 +443,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             return Ok(Some(request));
         }
         match request {
-            Request::Query { sql, params: None, sink } => {
+            Request::Query { sql, sink } => {
                 self.frontend.send_query(&sql)?;
                 self.pending.push_back(Pending::new(target_of(sink)));
             }
-            Request::Query { sql, params: Some(params), sink } => {
+            Request::Extended { query, sink } => {
                 let mut pending = Pending::new(target_of(sink));
-                self.send_extended(&sql, &params, &mut pending)?;
+                self.send_extended(&query, &mut pending)?;
                 self.frontend.send_sync()?;
                 self.pending.push_back(pending);
             }
@@ -493,22 +487,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             if pending.error.is_some() {
                 batch.items.clear();
             }
-            let Some((sql, params)) = batch.items.front() else {
+            let Some(query) = batch.items.front() else {
                 if !self.room(8, 1) {
                     break Some(batch);
                 }
                 self.frontend.send_sync()?;
                 break None;
             };
-            if !self.room(extended_size(sql, params), 6) {
+            if !self.room(extended_size(query), 6) {
                 if !batch.flushed && self.room(8, 0) {
                     self.frontend.send_flush()?;
                     batch.flushed = true;
                 }
                 break Some(batch);
             }
-            let (sql, params) = batch.items.pop_front().unwrap_or_default();
-            self.send_extended(&sql, &params, &mut pending)?;
+            let query = batch.items.pop_front().unwrap_or_default();
+            self.send_extended(&query, &mut pending)?;
             batch.flushed = false;
         };
         self.pending.push_back(pending);
@@ -517,8 +511,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
 
     /// Parse (and Describe) unless the statement is cached, then Bind and
     /// Execute; no Sync.
-    fn send_extended(&mut self, sql: &str, params: &EncodedParams, pending: &mut Pending) -> Result<(), ClientError> {
+    fn send_extended(&mut self, params: &EncodedParams, pending: &mut Pending) -> Result<(), ClientError> {
         let f = &mut self.frontend;
+        let sql = params.sql();
         let types = || params.types();
         let statement = match self.statements.get(sql, types()) {
             Some(statement) => statement,
@@ -910,8 +905,8 @@ fn columns_of(description: &RowDescription<'_>, format: Format) -> Arc<[ColumnIn
 
 /// An upper bound of the bytes an extended query's messages take (Close,
 /// Parse, Describe, Bind, Execute).
-fn extended_size(sql: &str, params: &EncodedParams) -> usize {
-    sql.len() + params.wire_size() + 10 * params.len() + 160
+fn extended_size(params: &EncodedParams) -> usize {
+    params.sql().len() + params.wire_size() + 10 * params.len() + 160
 }
 
 /// Calls `f` with the parameters' types, formats and values as slices,
