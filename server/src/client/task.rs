@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use postwire_codec::backend::RowDescription;
 use postwire_codec::frontend::TargetKind;
 use postwire_codec::session::SessionError;
@@ -79,6 +80,7 @@ where
         backlog: VecDeque::new(),
         batch: None,
         pending: VecDeque::new(),
+        answered: Vec::new(),
         statements: StatementCache::new(config.statement_cache_size),
         copy_in: None,
         copy_rest: None,
@@ -229,6 +231,10 @@ struct Task<S> {
     backlog: VecDeque<Request>,
     batch: Option<BatchSend>,
     pending: VecDeque<Pending>,
+    /// Requests answered in the input just read, whose callers hear once
+    /// the requests that fit are written: the server gets its next work
+    /// before the callers' thread is woken (and takes the CPU).
+    answered: Vec<Pending>,
     statements: StatementCache,
     /// COPY FROM STDIN data on its way from the writer.
     copy_in: Option<mpsc::Receiver<CopyChunk>>,
@@ -246,7 +252,9 @@ struct Task<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     async fn run(mut self) {
-        let Err(error) = self.serve().await else { return };
+        let result = self.serve().await;
+        self.tell_answered();
+        let Err(error) = result else { return };
         tracing::debug!(%error, "client connection ended");
         // The request being answered hears why; the rest that it is closed.
         let mut error = Some(error);
@@ -266,6 +274,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         }
         loop {
             self.fill()?;
+            if !self.answered.is_empty() {
+                if !self.frontend.pending_output().is_empty()
+                    && let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(self.poll_write(cx))).await
+                {
+                    result?;
+                }
+                self.tell_answered();
+            }
             if !self.inbox_open && self.backlog.is_empty() && self.batch.is_none() && self.pending.is_empty() {
                 // Every handle is gone and nothing is in flight.
                 let _ = self.frontend.send_terminate();
@@ -296,6 +312,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 Wake::InboxClosed => self.inbox_open = false,
                 Wake::Copy(chunk) => self.copy_chunk(chunk)?,
             }
+        }
+    }
+
+    /// Hands the answered requests their results.
+    fn tell_answered(&mut self) {
+        for p in self.answered.drain(..) {
+            // Only targets answered through a oneshot wait here: finishing
+            // them never waits.
+            let finished = finish(p).now_or_never();
+            debug_assert!(finished.is_some());
         }
     }
 
@@ -628,6 +654,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         if run.is_empty() {
             return;
         }
+        // The stream may wait for its reader, who may wait for an answer.
+        self.tell_answered();
         // A cached statement's columns, described by an earlier request.
         let cached = match self.pending.front_mut() {
             Some(p @ Pending { columns: None, .. }) => {
@@ -690,6 +718,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 }
                 p.columns = Some(columns.clone());
                 if let Some(tx) = p.stream().cloned() {
+                    self.tell_answered();
                     let _ = tx.send(StreamItem::Columns(columns)).await;
                 }
             }
@@ -813,7 +842,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                     for (_, name) in &p.creates {
                         self.statements.remove(name);
                     }
-                    finish(p).await;
+                    match p.target {
+                        Target::Collect { .. } | Target::Function { .. } | Target::Batch { .. } => {
+                            self.answered.push(p)
+                        }
+                        _ => {
+                            self.tell_answered();
+                            finish(p).await
+                        }
+                    }
                 }
             }
             _ => {}
