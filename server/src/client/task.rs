@@ -85,6 +85,7 @@ where
         copy_in: None,
         copy_rest: None,
         gate: false,
+        refill: false,
         unflushed: false,
         notify,
         shared: shared.clone(),
@@ -243,6 +244,9 @@ struct Task<S> {
     /// A COPY FROM STDIN is pending: nothing else may be written until it
     /// ends (the server would take it for COPY data).
     gate: bool,
+    /// The machine's queue was full: nothing more is written until a
+    /// quarter of it is free.
+    refill: bool,
     /// Bytes were written since the last flush (a TLS or buffered stream
     /// may hold them).
     unflushed: bool,
@@ -446,7 +450,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     /// Whether `size` bytes and `entries` queue entries are free, growing
     /// the output buffer when nothing else is in it.
     fn room(&mut self, size: usize, entries: usize) -> bool {
-        if self.frontend.pending_requests() + entries > IN_FLIGHT {
+        let queued = self.frontend.pending_requests();
+        // Once the machine was full, wait until a quarter of it is free: one
+        // larger write per many answers rather than one per answer, while
+        // the server still has the other three quarters to work on.
+        if self.refill && queued > IN_FLIGHT - IN_FLIGHT / 4 {
+            return false;
+        }
+        self.refill = false;
+        if queued + entries > IN_FLIGHT {
+            self.refill = true;
             return false;
         }
         let pending = self.frontend.pending_output().len();
