@@ -62,9 +62,8 @@ async fn callers_dropped_anywhere_in_a_long_pipeline_leave_the_connection_usable
     let mut calls: Vec<_> = (0..QUERIES).map(|i| Box::pin(double(&client, i))).collect();
     let _ = futures_util::poll!(future::join_all(calls.iter_mut().step_by(2)));
     let kept: Vec<_> = calls.into_iter().enumerate().filter(|(i, _)| i % 2 == 1).collect();
-    let values = tokio::time::timeout(LIMIT, future::join_all(kept.into_iter().map(|(_, call)| call)))
-        .await
-        .expect("no hang");
+    let values =
+        tokio::time::timeout(LIMIT, future::join_all(kept.into_iter().map(|(_, call)| call))).await.expect("no hang");
     let expected: Vec<i32> = (0..QUERIES).filter(|i| i % 2 == 1).map(|i| 2 * i).collect();
     assert_eq!(values.into_iter().collect::<Result<Vec<_>, _>>().unwrap(), expected);
     assert_eq!(double(&client, 21).await.unwrap(), 42);
@@ -84,7 +83,10 @@ async fn answers_awaited_before_reading_a_stream_behind_them_arrive() {
         })
         .await
         .expect("the answers came while the stream waited");
-        assert_eq!(answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(), (0..200).map(|i| 2 * i).collect::<Vec<_>>());
+        assert_eq!(
+            answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            (0..200).map(|i| 2 * i).collect::<Vec<_>>()
+        );
         let mut stream = stream.unwrap();
         let mut n = 0;
         while stream.next().await.unwrap().is_some() {

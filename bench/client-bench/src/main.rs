@@ -358,7 +358,8 @@ async fn main() {
     }
 
     // 3. Allocations per streamed row (whole process, all threads).
-    let allocations = if only_pipeline { None } else { Some(allocations_per_row(&ours, &theirs, &rows_statement).await) };
+    let allocations =
+        if only_pipeline { None } else { Some(allocations_per_row(&ours, &theirs, &rows_statement).await) };
     print_table(&best_rows, allocations, runs);
     drop(ours);
     let _ = sqlx_conn.close().await;
