@@ -1,6 +1,7 @@
 //! The handle to a connection: every call becomes a [`Request`] for the
-//! connection task (`task.rs`), which writes it at once, so concurrent calls
-//! are pipelined and answered in order.
+//! connection task (`task.rs`, through the queue in `inbox.rs`), which writes
+//! it as soon as the machine has room, so concurrent calls are pipelined and
+//! answered in order.
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
