@@ -453,14 +453,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         let queued = self.frontend.pending_requests();
         // Once the machine was full, wait until a quarter of it is free: one
         // larger write per many answers rather than one per answer, while
-        // the server still has the other three quarters to work on.
-        if self.refill && queued > IN_FLIGHT - IN_FLIGHT / 4 {
-            return false;
-        }
-        self.refill = false;
-        if queued + entries > IN_FLIGHT {
-            self.refill = true;
-            return false;
+        // the server still has the other three quarters to work on. A Flush
+        // (no entry) always goes: a batch's answers may wait for it.
+        if entries > 0 {
+            if self.refill && queued > IN_FLIGHT - IN_FLIGHT / 4 {
+                return false;
+            }
+            self.refill = false;
+            if queued + entries > IN_FLIGHT {
+                self.refill = true;
+                return false;
+            }
         }
         let pending = self.frontend.pending_output().len();
         if size > self.frontend.output_capacity() && pending == 0 {
@@ -528,6 +531,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             }
             let Some(query) = batch.items.front() else {
                 if !self.room(8, 1) {
+                    // As below: the answers written so far must come.
+                    if !batch.flushed && self.room(8, 0) {
+                        self.frontend.send_flush()?;
+                        batch.flushed = true;
+                    }
                     break Some(batch);
                 }
                 self.frontend.send_sync()?;
