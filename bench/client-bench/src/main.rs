@@ -4,6 +4,12 @@
 //! ```text
 //! postwire-client-bench <port>    # user fe_trust, database fe, on 127.0.0.1
 //! ```
+//!
+//! `POSTWIRE_BENCH_ONLY=pipeline` runs only the pipelined small queries (and
+//! the batch; `pipeline-postwire`: without tokio-postgres, to profile),
+//! `POSTWIRE_BENCH_RUNS=n` sets the rounds (default 5),
+//! `POSTWIRE_BENCH_VERBOSE=1` prints each round's pipeline figures (with the
+//! process's context switches).
 
 use std::time::{Duration, Instant};
 
@@ -34,10 +40,13 @@ const REPEAT: usize = 1;
 thread_local! {
     /// The process CPU time (user + system, all threads) of the last `best`.
     static LAST_CPU: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+    /// The process's context switches (voluntary and not) in the last `best`.
+    static LAST_SWITCHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// User + system CPU time of the whole process so far.
-fn process_cpu() -> Duration {
+/// User + system CPU time of the whole process so far, and its context
+/// switches.
+fn process_cpu() -> (Duration, u64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is valid.
     let usage = unsafe {
@@ -45,11 +54,15 @@ fn process_cpu() -> Duration {
         usage.assume_init()
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    (tv(usage.ru_utime) + tv(usage.ru_stime), (usage.ru_nvcsw + usage.ru_nivcsw) as u64)
 }
 
 fn last_cpu() -> Duration {
     LAST_CPU.with(|c| c.get())
+}
+
+fn last_switches() -> u64 {
+    LAST_SWITCHES.with(|c| c.get())
 }
 
 /// The best of `REPEAT` timings of `f`, and its last answer; the process
@@ -61,10 +74,11 @@ async fn best<F: AsyncFnMut() -> usize>(mut f: F) -> (Duration, usize) {
     for _ in 0..REPEAT {
         let (start, cpu) = (Instant::now(), process_cpu());
         n = f().await;
-        let (wall, cpu) = (start.elapsed(), process_cpu() - cpu);
+        let (wall, end) = (start.elapsed(), process_cpu());
         if wall < best {
             best = wall;
-            LAST_CPU.with(|c| c.set(cpu));
+            LAST_CPU.with(|c| c.set(end.0 - cpu.0));
+            LAST_SWITCHES.with(|c| c.set(end.1 - cpu.1));
         }
     }
     (best, n)
@@ -165,22 +179,28 @@ async fn main() {
     let rows_statement = theirs.prepare(ROWS_SQL).await.expect("prepare");
 
     let mut table: Vec<Measured> = Vec::new();
+    let only = std::env::var("POSTWIRE_BENCH_ONLY").unwrap_or_default();
+    let only_pipeline = only.starts_with("pipeline");
+    // For profiling postwire alone: tokio-postgres runs one query per round.
+    let tp_queries = if only == "pipeline-postwire" { 1 } else { QUERIES };
+    let runs = std::env::var("POSTWIRE_BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
 
     // Each round runs every workload once, alternating the clients, so
     // load from elsewhere on the machine hits both alike; the best of the
     // rounds counts.
-    for _round in 0..RUNS {
+    for _round in 0..runs {
         // 1. Pipelined small queries.
         let (tp_pipe, n) = best(async || {
-            let calls = (0..QUERIES).map(|i| {
+            let calls = (0..tp_queries).map(|i| {
                 let (theirs, select) = (&theirs, &select);
                 async move { theirs.query_one(select, &[&i]).await }
             });
             future::join_all(calls).await.into_iter().filter(|r| r.is_ok()).count()
         })
         .await;
-        assert_eq!(n, QUERIES as usize);
+        assert_eq!(n, tp_queries as usize);
         let tp_pipe_cpu = last_cpu();
+        let tp_pipe_switches = last_switches();
         let (pw_pipe, n) = best(async || {
             let calls = (0..QUERIES).map(|i| {
                 let ours = &ours;
@@ -191,6 +211,16 @@ async fn main() {
         .await;
         assert_eq!(n, QUERIES as usize);
         let pw_pipe_cpu = last_cpu();
+        let pw_pipe_switches = last_switches();
+        if std::env::var_os("POSTWIRE_BENCH_VERBOSE").is_some() {
+            println!(
+                "round: pipeline postwire {:.0} q/s {:.2} µs {pw_pipe_switches} switches, tokio-postgres {:.0} q/s {:.2} µs {tp_pipe_switches} switches",
+                f64::from(QUERIES) / pw_pipe.as_secs_f64(),
+                pw_pipe_cpu.as_secs_f64() * 1e6 / f64::from(QUERIES),
+                f64::from(QUERIES) / tp_pipe.as_secs_f64(),
+                tp_pipe_cpu.as_secs_f64() * 1e6 / f64::from(QUERIES),
+            );
+        }
         let (pw_batch, n) = best(async || {
             let mut batch = ours.batch();
             for i in 0..QUERIES {
@@ -201,6 +231,23 @@ async fn main() {
         .await;
         assert_eq!(n, QUERIES as usize);
         let pw_batch_cpu = last_cpu();
+        table.push(Measured::new(
+            "10,000 SELECT $1::int4, one Sync each (join_all)",
+            "queries",
+            f64::from(QUERIES),
+            (pw_pipe, pw_pipe_cpu),
+            (tp_pipe, tp_pipe_cpu),
+        ));
+        table.push(Measured::new(
+            "10,000 SELECT $1::int4, postwire batch (one Sync)",
+            "queries",
+            f64::from(QUERIES),
+            (pw_batch, pw_batch_cpu),
+            (tp_pipe, tp_pipe_cpu),
+        ));
+        if only_pipeline {
+            continue;
+        }
 
         // 2. 100,000 rows × 6 columns.
         let (tp_simple, n) = best(async || {
@@ -274,20 +321,6 @@ async fn main() {
         assert_eq!(n, ROWS);
         let sqlx_stream_cpu = last_cpu();
         table.push(Measured::new(
-            "10,000 SELECT $1::int4, one Sync each (join_all)",
-            "queries",
-            f64::from(QUERIES),
-            (pw_pipe, pw_pipe_cpu),
-            (tp_pipe, tp_pipe_cpu),
-        ));
-        table.push(Measured::new(
-            "10,000 SELECT $1::int4, postwire batch (one Sync)",
-            "queries",
-            f64::from(QUERIES),
-            (pw_batch, pw_batch_cpu),
-            (tp_pipe, tp_pipe_cpu),
-        ));
-        table.push(Measured::new(
             "100,000 × 6 rows, simple query (text), collected",
             "rows",
             ROWS as f64,
@@ -325,19 +358,34 @@ async fn main() {
     }
 
     // 3. Allocations per streamed row (whole process, all threads).
+    let allocations =
+        if only_pipeline { None } else { Some(allocations_per_row(&ours, &theirs, &rows_statement).await) };
+    print_table(&best_rows, allocations, runs);
+    drop(ours);
+    let _ = sqlx_conn.close().await;
+}
+
+async fn allocations_per_row(
+    ours: &Client,
+    theirs: &tokio_postgres::Client,
+    rows_statement: &tokio_postgres::Statement,
+) -> (f64, f64) {
     let allocations = |change: stats_alloc::Stats| (change.allocations + change.reallocations) as f64 / ROWS as f64;
     let region = Region::new(GLOBAL);
-    postwire_stream(&ours).await;
+    postwire_stream(ours).await;
     let pw_allocs = allocations(region.change());
     let region = Region::new(GLOBAL);
-    tokio_postgres_stream(&theirs, &rows_statement).await;
+    tokio_postgres_stream(theirs, rows_statement).await;
     let tp_allocs = allocations(region.change());
+    (pw_allocs, tp_allocs)
+}
 
+fn print_table(best_rows: &[Measured], allocations: Option<(f64, f64)>, runs: usize) {
     println!(
-        "| workload (best of {RUNS} rounds) | postwire | tokio-postgres (sqlx where named) | ratio | client CPU per unit: postwire / other |"
+        "| workload (best of {runs} rounds) | postwire | tokio-postgres (sqlx where named) | ratio | client CPU per unit: postwire / other |"
     );
     println!("| --- | --- | --- | --- | --- |");
-    for row in &best_rows {
+    for row in best_rows {
         println!(
             "| {} | {:.0} {u}/s | {:.0} {u}/s | {:.2}× | {:.2} µs / {:.2} µs = {:.2}× |",
             row.name,
@@ -350,7 +398,7 @@ async fn main() {
             u = row.unit,
         );
     }
-    println!("| allocations per streamed row (whole process) | {pw_allocs:.4} | {tp_allocs:.4} | |");
-    drop(ours);
-    let _ = sqlx_conn.close().await;
+    if let Some((pw_allocs, tp_allocs)) = allocations {
+        println!("| allocations per streamed row (whole process) | {pw_allocs:.4} | {tp_allocs:.4} | |");
+    }
 }

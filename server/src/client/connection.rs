@@ -1,6 +1,7 @@
 //! The handle to a connection: every call becomes a [`Request`] for the
-//! connection task (`task.rs`), which writes it at once, so concurrent calls
-//! are pipelined and answered in order.
+//! connection task (`task.rs`, through the queue in `inbox.rs`), which writes
+//! it as soon as the machine has room, so concurrent calls are pipelined and
+//! answered in order.
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,10 +28,12 @@ pub(super) const STREAM_CHUNKS: usize = 4;
 
 /// One call, as the connection task sees it.
 pub(super) enum Request {
-    /// A simple Query (`params: None`) or an extended one.
-    Query { sql: Box<str>, params: Option<EncodedParams>, sink: Sink },
+    /// A simple Query.
+    Query { sql: Box<str>, sink: Sink },
+    /// An extended query: the SQL and its parameters.
+    Extended { query: EncodedParams, sink: Sink },
     /// Extended queries sharing one Sync.
-    Batch { items: Vec<(Box<str>, EncodedParams)>, reply: oneshot::Sender<Vec<Result<QueryResult, ClientError>>> },
+    Batch { items: Vec<EncodedParams>, reply: oneshot::Sender<Vec<Result<QueryResult, ClientError>>> },
     /// A COPY … FROM STDIN; the writer is handed back once the server is
     /// ready for data.
     CopyIn { sql: Box<str>, reply: oneshot::Sender<Result<CopyInWriter, ClientError>> },
@@ -44,8 +47,10 @@ impl Request {
     /// Tells the caller the request will not run.
     pub(super) fn fail(self, error: impl Fn() -> ClientError) {
         match self {
-            Request::Query { sink: Sink::Collect(reply), .. } => drop(reply.send(Err(error()))),
-            Request::Query { sink: Sink::Stream(tx), .. } => drop(tx.try_send(StreamItem::Error(error()))),
+            Request::Query { sink, .. } | Request::Extended { sink, .. } => match sink {
+                Sink::Collect(reply) => drop(reply.send(Err(error()))),
+                Sink::Stream(tx) => drop(tx.try_send(StreamItem::Error(error()))),
+            },
             Request::Batch { reply, items } => drop(reply.send(items.iter().map(|_| Err(error())).collect())),
             Request::CopyIn { reply, .. } => drop(reply.send(Err(error()))),
             Request::CopyOut { reply, .. } => drop(reply.send(Err(error()))),
@@ -92,7 +97,7 @@ impl std::fmt::Debug for Shared {
 /// or dropped.
 #[derive(Clone, Debug)]
 pub struct Client {
-    pub(super) requests: mpsc::Sender<Request>,
+    pub(super) requests: super::inbox::Sender,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -101,7 +106,7 @@ impl Client {
     /// protocol; rows come in the text format.
     pub async fn simple_query(&self, sql: &str) -> Result<QueryResult, ClientError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Query { sql: sql_text(sql)?, params: None, sink: Sink::Collect(reply) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, sink: Sink::Collect(reply) }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
@@ -112,9 +117,9 @@ impl Client {
     /// Parameters go with their types, except [`Value::Text`], which the
     /// server types from context as it would a quoted literal.
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult, ClientError> {
-        let params = EncodedParams::encode(params)?;
+        let query = EncodedParams::query(sql, params)?;
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Query { sql: sql_text(sql)?, params: Some(params), sink: Sink::Collect(reply) }).await?;
+        self.send(Request::Extended { query, sink: Sink::Collect(reply) }).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 
@@ -138,16 +143,16 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn query_stream(&self, sql: &str, params: &[Value]) -> Result<RowStream, ClientError> {
-        let params = EncodedParams::encode(params)?;
+        let query = EncodedParams::query(sql, params)?;
         let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
-        self.send(Request::Query { sql: sql_text(sql)?, params: Some(params), sink: Sink::Stream(tx) }).await?;
+        self.send(Request::Extended { query, sink: Sink::Stream(tx) }).await?;
         Ok(RowStream::new(rx))
     }
 
     /// Like [`Client::query_stream`] with the simple protocol (text rows).
     pub async fn simple_query_stream(&self, sql: &str) -> Result<RowStream, ClientError> {
         let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
-        self.send(Request::Query { sql: sql_text(sql)?, params: None, sink: Sink::Stream(tx) }).await?;
+        self.send(Request::Query { sql: sql_text(sql)?, sink: Sink::Stream(tx) }).await?;
         Ok(RowStream::new(rx))
     }
 
@@ -258,7 +263,7 @@ impl Client {
     }
 
     async fn send(&self, request: Request) -> Result<(), ClientError> {
-        self.requests.send(request).await.map_err(|_| ClientError::Closed)
+        self.requests.send(request).await
     }
 }
 
@@ -266,13 +271,13 @@ impl Client {
 #[derive(Debug)]
 pub struct Batch<'c> {
     client: &'c Client,
-    items: Vec<(Box<str>, EncodedParams)>,
+    items: Vec<EncodedParams>,
 }
 
 impl Batch<'_> {
     /// Adds a query.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<&mut Self, ClientError> {
-        self.items.push((sql_text(sql)?, EncodedParams::encode(params)?));
+        self.items.push(EncodedParams::query(sql, params)?);
         Ok(self)
     }
 
@@ -299,10 +304,15 @@ impl Batch<'_> {
 
 /// The SQL to send; a NUL cannot travel in the protocol's strings.
 pub(super) fn sql_text(sql: &str) -> Result<Box<str>, ClientError> {
+    check_sql(sql)?;
+    Ok(sql.into())
+}
+
+pub(super) fn check_sql(sql: &str) -> Result<(), ClientError> {
     if sql.contains('\0') {
         return Err(ClientError::Value("the SQL text contains a NUL character".into()));
     }
-    Ok(sql.into())
+    Ok(())
 }
 
 /// A COPY data chunk or the end of the data, from the writer to the task.

@@ -39,6 +39,7 @@ mod connect;
 mod connection;
 mod copy;
 mod error;
+mod inbox;
 mod notify;
 mod params;
 #[cfg(feature = "postgres-types")]

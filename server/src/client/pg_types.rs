@@ -6,14 +6,14 @@ use postgres_types::{FromSql, IsNull, ToSql, Type};
 use postwire_codec::Format;
 use tokio::sync::oneshot;
 
-use super::connection::{Request, Sink, sql_text};
+use super::connection::{Request, Sink};
 use super::params::EncodedParams;
 use super::{Client, ClientError, QueryResult, Row};
 
 impl EncodedParams {
     /// Encodes `ToSql` values as the given types (binary).
-    pub(crate) fn encode_typed(params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Self, ClientError> {
-        let mut encoded = EncodedParams::with_capacity(params.len());
+    pub(crate) fn encode_typed(sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Self, ClientError> {
+        let mut encoded = EncodedParams::with_sql(sql, params.len() * 17)?;
         let mut buf = bytes::BytesMut::new();
         for (value, ty) in params {
             buf.clear();
@@ -44,10 +44,10 @@ impl Client {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<QueryResult, ClientError> {
-        let params = EncodedParams::encode_typed(params)?;
+        let query = EncodedParams::encode_typed(sql, params)?;
         let (reply, answer) = oneshot::channel();
-        let request = Request::Query { sql: sql_text(sql)?, params: Some(params), sink: Sink::Collect(reply) };
-        self.requests.send(request).await.map_err(|_| ClientError::Closed)?;
+        let request = Request::Extended { query, sink: Sink::Collect(reply) };
+        self.requests.send(request).await?;
         answer.await.map_err(|_| ClientError::Closed)?
     }
 }

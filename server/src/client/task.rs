@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use postwire_codec::backend::RowDescription;
 use postwire_codec::frontend::TargetKind;
 use postwire_codec::session::SessionError;
@@ -37,8 +38,6 @@ pub(super) const IN_FLIGHT: usize = 2048;
 /// The machine's output buffer; it grows for a larger request, then shrinks
 /// back.
 pub(super) const OUTPUT: usize = 64 * 1024;
-/// Requests queued in the channel before callers wait.
-const QUEUE: usize = 1024;
 /// Bytes asked for per socket read.
 const READ_CHUNK: usize = 64 * 1024;
 /// Input buffers kept for reuse besides the one being filled: enough for
@@ -70,7 +69,7 @@ where
         dropped_notifications: AtomicU64::new(0),
         notice_handler: Mutex::new(None),
     });
-    let (requests, inbox) = mpsc::channel(QUEUE);
+    let (requests, inbox) = super::inbox::inbox();
     let task = Task {
         stream,
         frontend,
@@ -78,13 +77,15 @@ where
         spares: Vec::new(),
         inbox,
         inbox_open: true,
-        unsent: None,
+        backlog: VecDeque::new(),
         batch: None,
         pending: VecDeque::new(),
+        answered: Vec::new(),
         statements: StatementCache::new(config.statement_cache_size),
         copy_in: None,
         copy_rest: None,
         gate: false,
+        refill: false,
         unflushed: false,
         notify,
         shared: shared.clone(),
@@ -200,7 +201,7 @@ impl Pending {
 
 /// A batch whose queries are still being written.
 struct BatchSend {
-    items: VecDeque<(Box<str>, EncodedParams)>,
+    items: VecDeque<EncodedParams>,
     /// A Flush went out since the last query: the server will answer what it
     /// has, freeing room in the machine's queue.
     flushed: bool,
@@ -211,7 +212,7 @@ enum Wake {
     Wrote,
     Read,
     Eof,
-    Request(Request),
+    Requests,
     InboxClosed,
     Copy(Option<CopyChunk>),
 }
@@ -224,12 +225,17 @@ struct Task<S> {
     /// from them are dropped: a streamed result cycles through the same few
     /// buffers instead of allocating one per read chunk.
     spares: Vec<BytesMut>,
-    inbox: mpsc::Receiver<Request>,
+    inbox: super::inbox::Receiver,
     inbox_open: bool,
-    /// A request taken from the inbox that did not fit yet.
-    unsent: Option<Request>,
+    /// Requests taken from the inbox and not written yet (the first did not
+    /// fit); the inbox is taken again only once these are all written.
+    backlog: VecDeque<Request>,
     batch: Option<BatchSend>,
     pending: VecDeque<Pending>,
+    /// Requests answered in the input just read, whose callers hear once
+    /// the requests that fit are written: the server gets its next work
+    /// before the callers' thread is woken (and takes the CPU).
+    answered: Vec<Pending>,
     statements: StatementCache,
     /// COPY FROM STDIN data on its way from the writer.
     copy_in: Option<mpsc::Receiver<CopyChunk>>,
@@ -238,6 +244,9 @@ struct Task<S> {
     /// A COPY FROM STDIN is pending: nothing else may be written until it
     /// ends (the server would take it for COPY data).
     gate: bool,
+    /// The machine's queue was full: nothing more is written until a
+    /// quarter of it is free.
+    refill: bool,
     /// Bytes were written since the last flush (a TLS or buffered stream
     /// may hold them).
     unflushed: bool,
@@ -247,7 +256,9 @@ struct Task<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     async fn run(mut self) {
-        let Err(error) = self.serve().await else { return };
+        let result = self.serve().await;
+        self.tell_answered();
+        let Err(error) = result else { return };
         tracing::debug!(%error, "client connection ended");
         // The request being answered hears why; the rest that it is closed.
         let mut error = Some(error);
@@ -255,11 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             let e = error.take().unwrap_or(ClientError::Closed);
             finish_with_error(pending.target, e).await;
         }
-        if let Some(request) = self.unsent.take() {
-            request.fail(|| ClientError::Closed);
-        }
-        self.inbox.close();
-        while let Some(request) = self.inbox.recv().await {
+        for request in std::mem::take(&mut self.backlog).into_iter().chain(self.inbox.close()) {
             request.fail(|| ClientError::Closed);
         }
     }
@@ -271,7 +278,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         }
         loop {
             self.fill()?;
-            if !self.inbox_open && self.unsent.is_none() && self.batch.is_none() && self.pending.is_empty() {
+            if !self.answered.is_empty() {
+                if !self.frontend.pending_output().is_empty()
+                    && let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(self.poll_write(cx))).await
+                {
+                    result?;
+                }
+                self.tell_answered();
+            }
+            if !self.inbox_open && self.backlog.is_empty() && self.batch.is_none() && self.pending.is_empty() {
                 // Every handle is gone and nothing is in flight.
                 let _ = self.frontend.send_terminate();
                 while !self.frontend.pending_output().is_empty() {
@@ -297,10 +312,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                     self.frontend.handle_eof(self.input.len());
                     return Err(ClientError::Closed);
                 }
-                Wake::Request(request) => self.unsent = Some(request),
+                Wake::Requests => {}
                 Wake::InboxClosed => self.inbox_open = false,
                 Wake::Copy(chunk) => self.copy_chunk(chunk)?,
             }
+        }
+    }
+
+    /// Hands the answered requests their results.
+    fn tell_answered(&mut self) {
+        for p in self.answered.drain(..) {
+            // Only targets answered through a oneshot wait here: finishing
+            // them never waits.
+            let finished = finish(p).now_or_never();
+            debug_assert!(finished.is_some());
         }
     }
 
@@ -374,10 +399,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
             Poll::Pending => {}
         }
-        if self.inbox_open && self.unsent.is_none() && self.batch.is_none() && !self.gate {
-            match self.inbox.poll_recv(cx) {
-                Poll::Ready(Some(request)) => return Poll::Ready(Ok(Wake::Request(request))),
-                Poll::Ready(None) => return Poll::Ready(Ok(Wake::InboxClosed)),
+        if self.inbox_open && self.backlog.is_empty() && self.batch.is_none() && !self.gate {
+            match self.inbox.poll_take(cx, &mut self.backlog) {
+                Poll::Ready(true) => return Poll::Ready(Ok(Wake::Requests)),
+                Poll::Ready(false) => return Poll::Ready(Ok(Wake::InboxClosed)),
                 Poll::Pending => {}
             }
         }
@@ -409,15 +434,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             if self.gate {
                 return Ok(());
             }
-            let request = match self.unsent.take() {
-                Some(request) => request,
-                None => match self.inbox.try_recv() {
-                    Ok(request) => request,
-                    Err(_) => return Ok(()),
-                },
+            let Some(request) = self.backlog.pop_front() else {
+                match self.inbox.try_take(&mut self.backlog) {
+                    Poll::Ready(true) => continue,
+                    _ => return Ok(()),
+                }
             };
             if let Some(request) = self.try_send(request)? {
-                self.unsent = Some(request);
+                self.backlog.push_front(request);
                 return Ok(());
             }
         }
@@ -426,8 +450,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     /// Whether `size` bytes and `entries` queue entries are free, growing
     /// the output buffer when nothing else is in it.
     fn room(&mut self, size: usize, entries: usize) -> bool {
-        if self.frontend.pending_requests() + entries > IN_FLIGHT {
-            return false;
+        let queued = self.frontend.pending_requests();
+        // Once the machine was full, wait until a quarter of it is free: one
+        // larger write per many answers rather than one per answer, while
+        // the server still has the other three quarters to work on. A Flush
+        // (no entry) always goes: a batch's answers may wait for it.
+        if entries > 0 {
+            if self.refill && queued > IN_FLIGHT - IN_FLIGHT / 4 {
+                return false;
+            }
+            self.refill = false;
+            if queued + entries > IN_FLIGHT {
+                self.refill = true;
+                return false;
+            }
         }
         let pending = self.frontend.pending_output().len();
         if size > self.frontend.output_capacity() && pending == 0 {
@@ -439,9 +475,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     /// Writes `request`, or hands it back if it does not fit yet.
     fn try_send(&mut self, request: Request) -> Result<Option<Request>, ClientError> {
         let (size, entries) = match &request {
-            Request::Query { sql, params: None, .. } => (sql.len() + 8, 1),
-            Request::Query { sql, params: Some(params), .. } => (extended_size(sql, params) + 8, 7),
-            Request::Batch { items, .. } => (items.first().map_or(0, |(sql, p)| extended_size(sql, p)), 6),
+            Request::Query { sql, .. } => (sql.len() + 8, 1),
+            Request::Extended { query, .. } => (extended_size(query) + 8, 7),
+            Request::Batch { items, .. } => (items.first().map_or(0, extended_size), 6),
             Request::CopyIn { sql, .. } | Request::CopyOut { sql, .. } => (sql.len() + 8, 1),
             Request::Function { args, .. } => (args.wire_size() + 16 + 4 * args.len(), 1),
         };
@@ -449,13 +485,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             return Ok(Some(request));
         }
         match request {
-            Request::Query { sql, params: None, sink } => {
+            Request::Query { sql, sink } => {
                 self.frontend.send_query(&sql)?;
                 self.pending.push_back(Pending::new(target_of(sink)));
             }
-            Request::Query { sql, params: Some(params), sink } => {
+            Request::Extended { query, sink } => {
                 let mut pending = Pending::new(target_of(sink));
-                self.send_extended(&sql, &params, &mut pending)?;
+                self.send_extended(&query, &mut pending)?;
                 self.frontend.send_sync()?;
                 self.pending.push_back(pending);
             }
@@ -493,22 +529,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             if pending.error.is_some() {
                 batch.items.clear();
             }
-            let Some((sql, params)) = batch.items.front() else {
+            let Some(query) = batch.items.front() else {
                 if !self.room(8, 1) {
+                    // As below: the answers written so far must come.
+                    if !batch.flushed && self.room(8, 0) {
+                        self.frontend.send_flush()?;
+                        batch.flushed = true;
+                    }
                     break Some(batch);
                 }
                 self.frontend.send_sync()?;
                 break None;
             };
-            if !self.room(extended_size(sql, params), 6) {
+            if !self.room(extended_size(query), 6) {
                 if !batch.flushed && self.room(8, 0) {
                     self.frontend.send_flush()?;
                     batch.flushed = true;
                 }
                 break Some(batch);
             }
-            let (sql, params) = batch.items.pop_front().unwrap_or_default();
-            self.send_extended(&sql, &params, &mut pending)?;
+            let query = batch.items.pop_front().unwrap_or_default();
+            self.send_extended(&query, &mut pending)?;
             batch.flushed = false;
         };
         self.pending.push_back(pending);
@@ -517,8 +558,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
 
     /// Parse (and Describe) unless the statement is cached, then Bind and
     /// Execute; no Sync.
-    fn send_extended(&mut self, sql: &str, params: &EncodedParams, pending: &mut Pending) -> Result<(), ClientError> {
+    fn send_extended(&mut self, params: &EncodedParams, pending: &mut Pending) -> Result<(), ClientError> {
         let f = &mut self.frontend;
+        let sql = params.sql();
         let types = || params.types();
         let statement = match self.statements.get(sql, types()) {
             Some(statement) => statement,
@@ -633,6 +675,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         if run.is_empty() {
             return;
         }
+        // The stream may wait for its reader, who may wait for an answer.
+        self.tell_answered();
         // A cached statement's columns, described by an earlier request.
         let cached = match self.pending.front_mut() {
             Some(p @ Pending { columns: None, .. }) => {
@@ -695,6 +739,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 }
                 p.columns = Some(columns.clone());
                 if let Some(tx) = p.stream().cloned() {
+                    self.tell_answered();
                     let _ = tx.send(StreamItem::Columns(columns)).await;
                 }
             }
@@ -818,7 +863,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                     for (_, name) in &p.creates {
                         self.statements.remove(name);
                     }
-                    finish(p).await;
+                    match p.target {
+                        Target::Collect { .. } | Target::Function { .. } | Target::Batch { .. } => {
+                            self.answered.push(p)
+                        }
+                        _ => {
+                            self.tell_answered();
+                            finish(p).await
+                        }
+                    }
                 }
             }
             _ => {}
@@ -910,8 +963,8 @@ fn columns_of(description: &RowDescription<'_>, format: Format) -> Arc<[ColumnIn
 
 /// An upper bound of the bytes an extended query's messages take (Close,
 /// Parse, Describe, Bind, Execute).
-fn extended_size(sql: &str, params: &EncodedParams) -> usize {
-    sql.len() + params.wire_size() + 10 * params.len() + 160
+fn extended_size(params: &EncodedParams) -> usize {
+    params.sql().len() + params.wire_size() + 10 * params.len() + 160
 }
 
 /// Calls `f` with the parameters' types, formats and values as slices,
