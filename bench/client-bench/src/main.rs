@@ -9,7 +9,8 @@
 //! the batch; `pipeline-postwire`: without tokio-postgres, to profile),
 //! `POSTWIRE_BENCH_RUNS=n` sets the rounds (default 5),
 //! `POSTWIRE_BENCH_VERBOSE=1` prints each round's pipeline figures (with the
-//! process's context switches).
+//! process's context switches), `POSTWIRE_BENCH_RUNTIME=current-thread` runs
+//! everything on one thread instead of tokio's multi-threaded runtime.
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,37 @@ fn process_cpu() -> (Duration, u64) {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     (tv(usage.ru_utime) + tv(usage.ru_stime), (usage.ru_nvcsw + usage.ru_nivcsw) as u64)
+}
+
+/// Time PostgreSQL's backend process `pid` has run on a CPU so far
+/// (`/proc/<pid>/schedstat`, in nanoseconds; 0 where it cannot be read).
+fn backend_cpu(pid: i32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+    Duration::from_nanos(stat.split_whitespace().next().and_then(|ns| ns.parse().ok()).unwrap_or(0))
+}
+
+/// PostgreSQL's backend during a client's fastest pipelined round: its CPU
+/// time per query, and the share of the round's wall time it was running
+/// (near 100 %: the server, not the client, set the pace).
+#[derive(Clone, Copy)]
+struct ServerShare {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl ServerShare {
+    const NONE: ServerShare = ServerShare { wall: Duration::MAX, cpu: Duration::ZERO };
+
+    fn keep_faster(&mut self, wall: Duration, cpu: Duration) {
+        if wall < self.wall {
+            *self = ServerShare { wall, cpu };
+        }
+    }
+
+    fn describe(&self, queries: i32) -> String {
+        let per_query = self.cpu.as_secs_f64() * 1e6 / f64::from(queries);
+        format!("{per_query:.2} µs, busy {:.0} %", 100.0 * self.cpu.as_secs_f64() / self.wall.as_secs_f64())
+    }
 }
 
 fn last_cpu() -> Duration {
@@ -154,8 +186,19 @@ async fn tokio_postgres_stream(theirs: &tokio_postgres::Client, statement: &toki
     n
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Both clients run on the same runtime: tokio's multi-threaded one (as
+    // `#[tokio::main]` sets it up), or with `POSTWIRE_BENCH_RUNTIME=current-thread`
+    // one thread for the callers and the connections' tasks alike.
+    let runtime = match std::env::var("POSTWIRE_BENCH_RUNTIME").as_deref() {
+        Ok("current-thread") => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Ok("multi-thread") | Err(_) => tokio::runtime::Runtime::new(),
+        Ok(other) => panic!("POSTWIRE_BENCH_RUNTIME={other}: multi-thread or current-thread"),
+    };
+    runtime.expect("runtime").block_on(run());
+}
+
+async fn run() {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).expect("postwire-client-bench <port>");
     let config = ClientConfig {
         host: "127.0.0.1".into(),
@@ -176,6 +219,12 @@ async fn main() {
     theirs.batch_execute(SETUP_SQL).await.expect("bench table");
     theirs.batch_execute("VACUUM ANALYZE bench_rows").await.expect("vacuum");
     let select = theirs.prepare("SELECT $1::int4").await.expect("prepare");
+    let their_backend: i32 = theirs.query_one("SELECT pg_backend_pid()", &[]).await.expect("pid").get(0);
+    let our_backend = ours.query("SELECT pg_backend_pid()", &[]).await.expect("pid").rows[0]
+        .get::<i32>(0)
+        .expect("pid")
+        .expect("pid");
+    let (mut our_server, mut their_server) = (ServerShare::NONE, ServerShare::NONE);
     let rows_statement = theirs.prepare(ROWS_SQL).await.expect("prepare");
 
     let mut table: Vec<Measured> = Vec::new();
@@ -190,6 +239,7 @@ async fn main() {
     // rounds counts.
     for _round in 0..runs {
         // 1. Pipelined small queries.
+        let server_before = backend_cpu(their_backend);
         let (tp_pipe, n) = best(async || {
             let calls = (0..tp_queries).map(|i| {
                 let (theirs, select) = (&theirs, &select);
@@ -199,8 +249,10 @@ async fn main() {
         })
         .await;
         assert_eq!(n, tp_queries as usize);
+        their_server.keep_faster(tp_pipe, backend_cpu(their_backend) - server_before);
         let tp_pipe_cpu = last_cpu();
         let tp_pipe_switches = last_switches();
+        let server_before = backend_cpu(our_backend);
         let (pw_pipe, n) = best(async || {
             let calls = (0..QUERIES).map(|i| {
                 let ours = &ours;
@@ -210,6 +262,7 @@ async fn main() {
         })
         .await;
         assert_eq!(n, QUERIES as usize);
+        our_server.keep_faster(pw_pipe, backend_cpu(our_backend) - server_before);
         let pw_pipe_cpu = last_cpu();
         let pw_pipe_switches = last_switches();
         if std::env::var_os("POSTWIRE_BENCH_VERBOSE").is_some() {
@@ -361,6 +414,11 @@ async fn main() {
     let allocations =
         if only_pipeline { None } else { Some(allocations_per_row(&ours, &theirs, &rows_statement).await) };
     print_table(&best_rows, allocations, runs);
+    println!(
+        "| PostgreSQL's backend in each client's fastest pipelined round: CPU per query, share of the round it ran | {} | {} | | |",
+        our_server.describe(QUERIES),
+        their_server.describe(tp_queries),
+    );
     drop(ours);
     let _ = sqlx_conn.close().await;
 }
