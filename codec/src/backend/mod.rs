@@ -173,13 +173,22 @@ impl<'a> BackendMessage<'a> {
     /// whole message checked before it is returned.
     #[inline]
     pub fn decode_validated(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
-        // Checked where it was decoded and returned as is: the result is
-        // built in place, never copied (copies of it stall on its stores).
-        let decoded = Self::decode_hot(raw);
-        if let Ok(message) = &decoded {
-            message.validate()?;
+        // Only these two have parts checked lazily. The rest is decode's
+        // answer returned as is, so it is built in place, not copied (a copy
+        // of a value just stored field by field stalls on those stores).
+        match raw.tag {
+            DataRow::TAG => {
+                let row = DataRow::decode_body(raw.body)?;
+                row.validate()?;
+                Ok(BackendMessage::DataRow(row))
+            }
+            RowDescription::TAG => {
+                let description = RowDescription::decode_body(raw.body)?;
+                description.validate()?;
+                Ok(BackendMessage::RowDescription(description))
+            }
+            _ => Self::decode(raw),
         }
-        decoded
     }
 
     /// [`BackendMessage::decode`], with the hot message decoded inline:

@@ -340,18 +340,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         if self.skipping && raw.tag != b'S' {
             return Input { consumed, event: None, needed: 0 };
         }
-        let message = match FrontendMessage::decode(raw) {
+        // Read where it was decoded, not moved: copying a message just
+        // written field by field stalls on those stores.
+        let decoded = FrontendMessage::decode(raw);
+        let message = match &decoded {
             Ok(m) => m,
             Err(DecodeError::UnknownMessageType { tag }) => {
-                return self.violation(consumed, Violation::UnexpectedMessage { tag });
+                return self.violation(consumed, Violation::UnexpectedMessage { tag: *tag });
             }
             Err(e) if matches!(raw.tag, b'Q' | b'P' | b'B' | b'D' | b'E' | b'C' | b'F' | b'H') => {
                 // A command whose frame is whole but whose content is not
                 // (bad text, a bad Describe kind, a short field): PostgreSQL
                 // answers with an ERROR and the session goes on.
-                return self.command_error(consumed, raw.tag == b'Q', e);
+                return self.command_error(consumed, raw.tag == b'Q', *e);
             }
-            Err(e) => return self.violation(consumed, Violation::Malformed(e)),
+            Err(e) => return self.violation(consumed, Violation::Malformed(*e)),
         };
         match message {
             FrontendMessage::Query(q) => {
@@ -386,7 +389,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             FrontendMessage::FunctionCall(call) => {
                 self.state =
                     State::Replying(Reply::Simple { results: Results::Start, failed: false, function_call: true });
-                event(consumed, Event::FunctionCall { call })
+                event(consumed, Event::FunctionCall { call: *call })
             }
             // Leftovers of a COPY that already failed are dropped, as PostgreSQL does.
             FrontendMessage::CopyData(_) | FrontendMessage::CopyDone(_) | FrontendMessage::CopyFail(_) => {
@@ -451,7 +454,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         event(consumed, Event::CopyAborted { client_message })
     }
 
-    fn parse<'a>(&mut self, consumed: usize, p: crate::frontend::Parse<'a>) -> Input<'a> {
+    fn parse<'a>(&mut self, consumed: usize, p: &crate::frontend::Parse<'a>) -> Input<'a> {
         let existing = self.statements.find(p.statement);
         if let Some(slot) = existing {
             if !p.statement.is_empty() {
@@ -481,7 +484,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         }
     }
 
-    fn bind<'a>(&mut self, consumed: usize, b: crate::frontend::Bind<'a>) -> Input<'a> {
+    fn bind<'a>(&mut self, consumed: usize, b: &crate::frontend::Bind<'a>) -> Input<'a> {
         let Some(statement) = self.statements.find(b.statement) else {
             return self.missing_statement(consumed, b.statement);
         };
@@ -507,7 +510,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
                 self.state = State::Replying(Reply::Bind { portal: slot as u16 });
                 event(
                     consumed,
-                    Event::Bind { portal: PortalId(slot as u16), statement: StatementId(statement as u16), bind: b },
+                    Event::Bind { portal: PortalId(slot as u16), statement: StatementId(statement as u16), bind: *b },
                 )
             }
             None => {
