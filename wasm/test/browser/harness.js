@@ -20,9 +20,10 @@ export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * `window.results`. With `copyWasm`, the .wasm is served next to the bundle
  * (fetched and compiled while streaming); without, the inlined copy is used.
  * With `profile`, V8's sampling CPU profile of the page (DevTools protocol) is
- * returned as `profile` too.
+ * returned as `profile` too. With `trace` (a list of trace categories),
+ * Chromium's trace of the run is returned as `trace` (its events).
  */
-export async function runPage(hash, { copyWasm = false, profile = false } = {}) {
+export async function runPage(hash, { copyWasm = false, profile = false, trace } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'postwire-page-'));
   await esbuild.build({
     entryPoints: [join(here, 'page.js')],
@@ -67,6 +68,7 @@ export async function runPage(hash, { copyWasm = false, profile = false } = {}) 
       await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
       await cdp.send('Profiler.start');
     }
+    if (trace) await browser.startTracing(page, { categories: trace });
     await page.goto(`http://127.0.0.1:${http.address().port}/${hash}`);
     // Polled on a timer, not every animation frame, to stay out of the measurements.
     await page.waitForFunction(() => window.results !== undefined, null, {
@@ -74,6 +76,7 @@ export async function runPage(hash, { copyWasm = false, profile = false } = {}) 
       timeout: Number(process.env.PAGE_TIMEOUT ?? 120_000),
     });
     const results = await page.evaluate(() => window.results);
+    if (trace) return { results, errors, trace: JSON.parse(await browser.stopTracing()).traceEvents };
     if (cdp) return { results, errors, profile: (await cdp.send('Profiler.stop')).profile };
     return { results, errors };
   } finally {
