@@ -55,23 +55,26 @@ if (existsSync(chromiumPath)) {
 // Cold starts in Chromium: each in a fresh browser, COLD_RUNS times (the
 // machine's load makes single runs noisy); the median run's parts are shown.
 // #cold: through neon's Client; #cold-mock: the mock alone (a WebSocket, a
-// hand-written login and SELECT 1), without neon.
+// hand-written login and SELECT 1), without neon. The browser runs without
+// DevTools attached (see harness.js); COLD_DEVTOOLS=1 drives it through
+// playwright as before.
 if (existsSync(chromiumPath)) {
   const runs = Number(process.env.COLD_RUNS ?? 7);
+  const devtools = process.env.COLD_DEVTOOLS === '1';
   for (const [hash, what] of [
     ['#cold', 'through neon'],
     ['#cold-mock', 'the mock alone'],
   ]) {
     const all = [];
     for (let i = 0; i < runs; i++) {
-      const { results, errors } = await runPage(hash, { copyWasm: true });
+      const { results, errors } = await runPage(hash, { copyWasm: true, devtools });
       if (errors.length || results.failure) throw new Error(errors.join('\n') || results.failure);
       all.push(results);
     }
     all.sort((a, b) => a.coldStartMs - b.coldStartMs);
     const median = all[Math.floor(all.length / 2)];
     console.log(
-      `chromium cold start, ${what} (import() → first SELECT 1 answered), ${runs} runs: ` +
+      `chromium cold start, ${what} (import() → first SELECT 1 answered), ${runs} runs${devtools ? ', DevTools attached' : ''}: ` +
         `median ${fmt(median.coldStartMs)} ms, min ${fmt(all[0].coldStartMs)} ms, max ${fmt(all.at(-1).coldStartMs)} ms`,
     );
     console.log(`  median run: ${coldParts(median.parts)}`);

@@ -101,6 +101,8 @@ impl ResultSet {
     }
 
     /// Encodes a handler's result for `statement`, with result formats `codes`.
+    /// Not inlined: queries answered by the fallbacks never compile it.
+    #[inline(never)]
     pub(crate) fn from_js(result: &JsValue, statement: &str, codes: &[Format]) -> Result<Self, ResultError> {
         if !result.is_object() {
             return Err(ResultError::Shape("a query result must be an object like { columns, rows }".into()));

@@ -619,6 +619,44 @@ impl Session {
                     self.work = Work::Simple(statements);
                 }
             }
+            Event::Parse { .. }
+            | Event::Bind { .. }
+            | Event::DescribeStatement { .. }
+            | Event::DescribePortal { .. }
+            | Event::Execute { .. } => return self.on_extended(event),
+            Event::Closed { target } => match target {
+                ClosedTarget::Statement(s) => {
+                    if let Some(slot) = self.statements.get_mut(s.index()) {
+                        *slot = None;
+                    }
+                }
+                ClosedTarget::Portal(p) => {
+                    if let Some(slot) = self.portals.get_mut(p.index()) {
+                        *slot = None;
+                    }
+                }
+            },
+            Event::Sync { .. } => self.ready()?,
+            Event::FunctionCall { .. } => {
+                self.error(&ErrorSpec::new(SqlState::FEATURE_NOT_SUPPORTED, "function calls are not supported"))?;
+                self.ready()?;
+            }
+            Event::CopyData { .. } | Event::CopyDone | Event::Flush => {}
+            Event::CopyAborted { .. } => {}
+            Event::Ended { reason } => {
+                self.ended = Some(describe_close(reason));
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// The extended query messages, apart from `on_event` so that a session
+    /// using only simple queries never has this code compiled (V8 compiles
+    /// each wasm function when it is first called).
+    #[inline(never)]
+    fn on_extended(&mut self, event: Event<'_>) -> Result<Option<Request>, SessionError> {
+        match event {
             Event::Parse { statement, query, param_types, .. } => {
                 let failed = self.machine.transaction_status() == TransactionStatus::Failed;
                 if failed && !Builtin::ends_transaction(query) {
@@ -707,28 +745,6 @@ impl Session {
                     let pending = Pending::Execute { portal: index, max_rows };
                     return Ok(Some(self.request(pending, sql, Some(params), false)));
                 }
-            }
-            Event::Closed { target } => match target {
-                ClosedTarget::Statement(s) => {
-                    if let Some(slot) = self.statements.get_mut(s.index()) {
-                        *slot = None;
-                    }
-                }
-                ClosedTarget::Portal(p) => {
-                    if let Some(slot) = self.portals.get_mut(p.index()) {
-                        *slot = None;
-                    }
-                }
-            },
-            Event::Sync { .. } => self.ready()?,
-            Event::FunctionCall { .. } => {
-                self.error(&ErrorSpec::new(SqlState::FEATURE_NOT_SUPPORTED, "function calls are not supported"))?;
-                self.ready()?;
-            }
-            Event::CopyData { .. } | Event::CopyDone | Event::Flush => {}
-            Event::CopyAborted { .. } => {}
-            Event::Ended { reason } => {
-                self.ended = Some(describe_close(reason));
             }
             _ => {}
         }
@@ -971,7 +987,9 @@ impl Session {
     }
 }
 
-/// The result of a constant SELECT, parameters substituted.
+/// The result of a constant SELECT, parameters substituted. Not inlined:
+/// queries a rule answers never compile it.
+#[inline(never)]
 fn constant_result(
     columns: &[sql::ConstantColumn],
     params: &[JsValue],
