@@ -13,6 +13,10 @@ pub(crate) const INLINE_PARAMS: usize = 16;
 
 /// Bytes before each value: OID, format, length.
 const HEADER: usize = 9;
+/// Room for one value of a fixed-size binary type (8 bytes at most) and its
+/// header.
+#[cfg(feature = "postgres-types")]
+pub(crate) const FIXED_VALUE: usize = HEADER + 8;
 /// A Bind carries at most this many values (an Int16 count).
 const MAX_PARAMS: usize = i16::MAX as usize;
 

@@ -7,13 +7,13 @@ use postwire_codec::Format;
 use tokio::sync::oneshot;
 
 use super::connection::{Request, Sink};
-use super::params::EncodedParams;
+use super::params::{EncodedParams, FIXED_VALUE};
 use super::{Client, ClientError, QueryResult, Row};
 
 impl EncodedParams {
     /// Encodes `ToSql` values as the given types (binary).
     pub(crate) fn encode_typed(sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Self, ClientError> {
-        let mut encoded = EncodedParams::with_sql(sql, params.len() * 17)?;
+        let mut encoded = EncodedParams::with_sql(sql, params.len() * FIXED_VALUE)?;
         let mut buf = bytes::BytesMut::new();
         for (value, ty) in params {
             buf.clear();

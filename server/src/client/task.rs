@@ -529,26 +529,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
             if pending.error.is_some() {
                 batch.items.clear();
             }
-            let Some(query) = batch.items.front() else {
-                if !self.room(8, 1) {
-                    // As below: the answers written so far must come.
-                    if !batch.flushed && self.room(8, 0) {
-                        self.frontend.send_flush()?;
-                        batch.flushed = true;
-                    }
-                    break Some(batch);
-                }
-                self.frontend.send_sync()?;
-                break None;
-            };
-            if !self.room(extended_size(query), 6) {
+            // The next query, or the closing Sync.
+            let (size, entries) = batch.items.front().map_or((8, 1), |query| (extended_size(query), 6));
+            if !self.room(size, entries) {
+                // The answers written so far must come: ask for them once.
                 if !batch.flushed && self.room(8, 0) {
                     self.frontend.send_flush()?;
                     batch.flushed = true;
                 }
                 break Some(batch);
             }
-            let query = batch.items.pop_front().unwrap_or_default();
+            let Some(query) = batch.items.pop_front() else {
+                self.frontend.send_sync()?;
+                break None;
+            };
             self.send_extended(&query, &mut pending)?;
             batch.flushed = false;
         };
