@@ -4,6 +4,8 @@
 //! for answers before reading a stream behind them (answers are handed over
 //! in batches), and the connection killed mid-pipeline.
 
+mod real_pg;
+
 use std::time::Duration;
 
 use futures_util::future;
@@ -16,18 +18,9 @@ const QUERIES: i32 = 5_000;
 const LIMIT: Duration = Duration::from_secs(20);
 
 async fn client() -> Option<Client> {
-    let Some(port) = std::env::var("POSTWIRE_PG_PORT").ok().and_then(|p| p.parse().ok()) else {
-        eprintln!("POSTWIRE_PG_PORT unset: the real-server client tests are skipped (.ci/pg-cluster.sh)");
-        return None;
-    };
-    let config = ClientConfig {
-        host: "127.0.0.1".into(),
-        port,
-        user: "fe_trust".into(),
-        database: "fe".into(),
-        ssl_mode: SslMode::Disable,
-        ..ClientConfig::default()
-    };
+    let config = real_pg::trust_config("POSTWIRE_PG_PORT")?;
+    // Plain TCP, as the pipeline bench runs.
+    let config = ClientConfig { ssl_mode: SslMode::Disable, ..config };
     Some(connect(&config).await.expect("connect"))
 }
 
