@@ -9,4 +9,6 @@ cargo build -q --release --manifest-path bench/client-bench/Cargo.toml
 dir=$(mktemp -d /tmp/postwire-bench-pg.XXXXXX)
 trap 'bash .ci/pg-cluster.sh stop "$dir"' EXIT
 eval "$(bash .ci/pg-cluster.sh start "$dir")"
+# POSTWIRE_BENCH_UNIX=1: every client over the cluster's Unix socket.
+if [ "${POSTWIRE_BENCH_UNIX:-}" = 1 ]; then export POSTWIRE_BENCH_HOST=$POSTWIRE_PG_SOCKET_DIR; fi
 bench/client-bench/target/release/postwire-client-bench "$POSTWIRE_PG_PORT"

@@ -10,7 +10,10 @@
 //! `POSTWIRE_BENCH_RUNS=n` sets the rounds (default 5),
 //! `POSTWIRE_BENCH_VERBOSE=1` prints each round's pipeline figures (with the
 //! process's context switches), `POSTWIRE_BENCH_RUNTIME=current-thread` runs
-//! everything on one thread instead of tokio's multi-threaded runtime.
+//! everything on one thread instead of tokio's multi-threaded runtime,
+//! `POSTWIRE_BENCH_HOST=/socket/dir` connects all three clients through the
+//! cluster's Unix socket instead of TCP (`bench/client.sh` sets it from
+//! `POSTWIRE_BENCH_UNIX=1`).
 
 use std::time::{Duration, Instant};
 
@@ -200,8 +203,10 @@ fn main() {
 
 async fn run() {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).expect("postwire-client-bench <port>");
+    // POSTWIRE_BENCH_HOST=/socket/dir: every client over the Unix socket.
+    let host = std::env::var("POSTWIRE_BENCH_HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let config = ClientConfig {
-        host: "127.0.0.1".into(),
+        host: host.clone(),
         port,
         user: "fe_trust".into(),
         database: "fe".into(),
@@ -211,10 +216,14 @@ async fn run() {
     };
     let ours = connect(&config).await.expect("postwire client");
     let mut tp = tokio_postgres::Config::new();
-    tp.host("127.0.0.1").port(port).user("fe_trust").dbname("fe");
+    tp.host(&host).port(port).user("fe_trust").dbname("fe");
     let (theirs, connection) = tp.connect(tokio_postgres::NoTls).await.expect("tokio-postgres");
     tokio::spawn(connection);
-    let url = format!("postgres://fe_trust@127.0.0.1:{port}/fe");
+    let url = if host.starts_with('/') {
+        format!("postgres://fe_trust@localhost:{port}/fe?host={host}")
+    } else {
+        format!("postgres://fe_trust@{host}:{port}/fe")
+    };
     let mut sqlx_conn = PgConnection::connect(&url).await.expect("sqlx");
     theirs.batch_execute(SETUP_SQL).await.expect("bench table");
     theirs.batch_execute("VACUUM ANALYZE bench_rows").await.expect("vacuum");
@@ -225,6 +234,7 @@ async fn run() {
         .expect("pid")
         .expect("pid");
     let (mut our_server, mut their_server) = (ServerShare::NONE, ServerShare::NONE);
+    let (mut our_stream_server, mut their_stream_server) = (ServerShare::NONE, ServerShare::NONE);
     let rows_statement = theirs.prepare(ROWS_SQL).await.expect("prepare");
 
     let mut table: Vec<Measured> = Vec::new();
@@ -349,11 +359,15 @@ async fn run() {
         assert_eq!(n, ROWS);
         let pw_query_cpu = last_cpu();
 
+        let server_before = backend_cpu(their_backend);
         let (tp_stream, n) = best(async || tokio_postgres_stream(&theirs, &rows_statement).await).await;
         assert_eq!(n, ROWS);
+        their_stream_server.keep_faster(tp_stream, backend_cpu(their_backend) - server_before);
         let tp_stream_cpu = last_cpu();
+        let server_before = backend_cpu(our_backend);
         let (pw_stream, n) = best(async || postwire_stream(&ours).await).await;
         assert_eq!(n, ROWS);
+        our_stream_server.keep_faster(pw_stream, backend_cpu(our_backend) - server_before);
         let pw_stream_cpu = last_cpu();
         let (sqlx_stream, n) = best(async || {
             let mut rows = sqlx::query(ROWS_SQL).fetch(&mut sqlx_conn);
@@ -419,6 +433,13 @@ async fn run() {
         our_server.describe(QUERIES),
         their_server.describe(tp_queries),
     );
+    if !only_pipeline {
+        println!(
+            "| PostgreSQL's backend in each client's fastest streamed round: CPU per 1,000 rows, share of the round it ran | {} | {} | | |",
+            our_stream_server.describe(ROWS as i32 / 1000),
+            their_stream_server.describe(ROWS as i32 / 1000),
+        );
+    }
     drop(ours);
     let _ = sqlx_conn.close().await;
 }
