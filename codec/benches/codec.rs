@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use fallible_iterator::FallibleIterator;
-use postwire_codec::backend::{BackendMessage, DataRowWriter, FieldDescription, RowDescription};
+use postwire_codec::backend::{BackendMessage, DataRow, DataRowWriter, FieldDescription, RowDescription};
 use postwire_codec::frontend::{Bind, FormatCodes, FrontendMessage, Values};
 use postwire_codec::value::ToValue;
 use postwire_codec::{Encode, Format, FrameLimits, Framed, oid};
@@ -188,6 +188,98 @@ fn encode_rows_group(c: &mut Criterion) {
             black_box(at)
         })
     });
+    // Floors for any cell-by-cell encoder, with no writer at all: each cell's
+    // length and bytes stored by hand (the same size classes as the
+    // writer's inline copy), the row's header patched in after.
+    group.bench_function("floor: the same bytes stored cell by cell, no writer", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for row in &cells {
+                let start = at;
+                at += 7;
+                for cell in row {
+                    at = store_cell(&mut out, at, cell);
+                }
+                out[start] = b'D';
+                out[start + 1..start + 5].copy_from_slice(&((at - start - 1) as u32).to_be_bytes());
+                out[start + 5..start + 7].copy_from_slice(&6u16.to_be_bytes());
+            }
+            black_box(at)
+        })
+    });
+    // The cells back to back in one padded buffer, each copied as a fixed
+    // 32 or 64 bytes whatever its length (no size classes, no branches but
+    // one).
+    let mut arena: Vec<u8> = cells.iter().flatten().flatten().copied().collect();
+    arena.extend_from_slice(&[0; 64]);
+    let spans: Vec<(usize, usize)> = cells
+        .iter()
+        .flatten()
+        .scan(0, |offset, cell| {
+            let span = (*offset, cell.len());
+            *offset += cell.len();
+            Some(span)
+        })
+        .collect();
+    group.bench_function("floor: the cells in one buffer, fixed-size copies, no writer", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for row in spans.chunks_exact(6) {
+                let start = at;
+                at += 7;
+                for &(offset, len) in row {
+                    out[at..at + 4].copy_from_slice(&(len as i32).to_be_bytes());
+                    at += 4;
+                    if len <= 32 {
+                        out[at..at + 32].copy_from_slice(&arena[offset..offset + 32]);
+                    } else {
+                        out[at..at + 64].copy_from_slice(&arena[offset..offset + 64]);
+                    }
+                    at += len;
+                }
+                out[start] = b'D';
+                out[start + 1..start + 5].copy_from_slice(&((at - start - 1) as u32).to_be_bytes());
+                out[start + 5..start + 7].copy_from_slice(&6u16.to_be_bytes());
+            }
+            black_box(at)
+        })
+    });
+    // Rows already encoded whole (each row's cells with their lengths, as
+    // pgwire keeps them): a header and one copy per row.
+    let bodies: Vec<Vec<u8>> = cells
+        .iter()
+        .map(|row| {
+            row.iter()
+                .flat_map(|cell| (cell.len() as i32).to_be_bytes().into_iter().chain(cell.iter().copied()))
+                .collect()
+        })
+        .collect();
+    group.bench_function("floor: rows pre-encoded whole, a header and one copy per row", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for body in &bodies {
+                out[at] = b'D';
+                out[at + 1..at + 5].copy_from_slice(&((body.len() + 6) as u32).to_be_bytes());
+                out[at + 5..at + 7].copy_from_slice(&6u16.to_be_bytes());
+                out[at + 7..at + 7 + body.len()].copy_from_slice(body);
+                at += 7 + body.len();
+            }
+            black_box(at)
+        })
+    });
+    // Rows held as received (decoded and checked once, as a proxy or a cache
+    // keeps them, and as the frontend machine hands them out), each encoded
+    // again with `DataRow::encode`: a header and one copy.
+    let received: Vec<DataRow<'_>> = decode_data_rows(&stream);
+    group.bench_function("postwire DataRow::encode (rows held as received)", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for row in &received {
+                at += row.encode(&mut out[at..]).unwrap();
+            }
+            black_box(at)
+        })
+    });
     group.bench_function("memcpy of the encoded stream", |b| {
         b.iter(|| {
             out[..stream.len()].copy_from_slice(black_box(&stream));
@@ -218,6 +310,43 @@ fn encode_rows_group(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// The DataRows of a stream, as views into it.
+fn decode_data_rows(mut stream: &[u8]) -> Vec<DataRow<'_>> {
+    let mut rows = Vec::new();
+    while let Ok(Framed::Complete { item: BackendMessage::DataRow(row), consumed }) =
+        BackendMessage::parse(stream, &FrameLimits::DEFAULT)
+    {
+        rows.push(row.checked().unwrap());
+        stream = &stream[consumed..];
+    }
+    rows
+}
+
+/// Stores one cell (length, then bytes) at `at` by hand; returns the end.
+/// Short cells are copied as two overlapping fixed-size chunks.
+fn store_cell(out: &mut [u8], at: usize, cell: &[u8]) -> usize {
+    let n = cell.len();
+    out[at..at + 4].copy_from_slice(&(n as i32).to_be_bytes());
+    let at = at + 4;
+    let dst = &mut out[at..at + n];
+    match n {
+        8..=16 => {
+            dst[..8].copy_from_slice(&cell[..8]);
+            dst[n - 8..].copy_from_slice(&cell[n - 8..]);
+        }
+        17..=32 => {
+            dst[..16].copy_from_slice(&cell[..16]);
+            dst[n - 16..].copy_from_slice(&cell[n - 16..]);
+        }
+        33..=64 => {
+            dst[..32].copy_from_slice(&cell[..32]);
+            dst[n - 32..].copy_from_slice(&cell[n - 32..]);
+        }
+        _ => dst.copy_from_slice(cell),
+    }
+    at + n
 }
 
 /// The float text our encoder writes, for the pre-formatted copy.

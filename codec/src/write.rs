@@ -234,14 +234,7 @@ pub trait Encode {
     /// the message needs.
     #[inline]
     fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let total = self.encoded_len()?;
-        let Some(dst) = out.get_mut(..total) else {
-            return Err(EncodeError::BufferTooSmall { required: total });
-        };
-        let mut sink = SliceSink::new(dst);
-        write_framed(self, &mut sink, total)?;
-        debug_assert!(!sink.overflowed() && sink.position() == total);
-        Ok(total)
+        encode_into(self, out)
     }
 
     /// Appends the message to a `BufMut`, reserving nothing it cannot hold:
@@ -266,6 +259,20 @@ pub trait Encode {
         write_framed(self, out, total)?;
         Ok(total)
     }
+}
+
+/// [`Encode::encode`]'s provided body, for implementors that specialise it
+/// for some values only.
+#[inline]
+pub(crate) fn encode_into<M: Encode + ?Sized>(message: &M, out: &mut [u8]) -> Result<usize, EncodeError> {
+    let total = message.encoded_len()?;
+    let Some(dst) = out.get_mut(..total) else {
+        return Err(EncodeError::BufferTooSmall { required: total });
+    };
+    let mut sink = SliceSink::new(dst);
+    write_framed(message, &mut sink, total)?;
+    debug_assert!(!sink.overflowed() && sink.position() == total);
+    Ok(total)
 }
 
 /// Writes `message` (type byte, length, body) whose size `total` the caller

@@ -4,7 +4,7 @@ use super::list::{LazyIter, LazyList};
 use crate::{
     error::{DecodeError, EncodeError},
     read::Reader,
-    write::{Encode, Sink},
+    write::{Encode, Sink, encode_into, len_i32},
 };
 
 /// DataRow ('D'): one row of a result set.
@@ -45,6 +45,26 @@ impl<'a> DataRow<'a> {
     #[inline]
     pub fn validate(&self) -> Result<(), DecodeError> {
         self.values.validate()
+    }
+
+    /// Checks every cell once and returns the row marked as checked:
+    /// [`DataRow::validate`] and encoding the row again (passing a received
+    /// row on) then copy it without walking its cells again.
+    ///
+    /// ```
+    /// use postwire_codec::Encode;
+    /// use postwire_codec::backend::DataRow;
+    /// let body = b"\0\x01\0\0\0\x02hi";
+    /// let row = DataRow::decode_body(body)?.checked()?;
+    /// let mut out = [0u8; 16];
+    /// let n = row.encode(&mut out).unwrap();
+    /// assert_eq!(&out[..n], b"D\0\0\0\x0c\0\x01\0\0\0\x02hi");
+    /// assert!(DataRow::decode_body(b"\0\x01\0\0\0\x09hi").unwrap().checked().is_err());
+    /// # Ok::<(), postwire_codec::DecodeError>(())
+    /// ```
+    #[inline]
+    pub fn checked(self) -> Result<Self, DecodeError> {
+        Ok(DataRow { values: self.values.checked()? })
     }
 
     /// Cell `index` of a DataRow `body`, reading only the cells before it
@@ -96,6 +116,25 @@ impl Encode for DataRow<'_> {
         sink.put_count_i16(self.values.len())?;
         self.values.write_items(sink)
     }
+
+    /// A checked received row is its header and one copy of its cells.
+    #[inline]
+    fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let Some(cells) = self.values.checked_bytes() else {
+            return encode_into(self, out);
+        };
+        let count = i16::try_from(self.values.len()).map_err(|_| EncodeError::TooManyItems)?;
+        let len = len_i32(cells.len().checked_add(6).ok_or(EncodeError::TooLong)?)?;
+        let total = 7 + cells.len();
+        let Some((header, rest)) = out.get_mut(..total).and_then(|dst| dst.split_first_chunk_mut::<7>()) else {
+            return Err(EncodeError::BufferTooSmall { required: total });
+        };
+        let [l0, l1, l2, l3] = len.to_be_bytes();
+        let [c0, c1] = count.to_be_bytes();
+        *header = [Self::TAG, l0, l1, l2, l3, c0, c1];
+        rest.copy_from_slice(cells);
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +156,30 @@ mod tests {
         assert!(row.cells().eq(cells.map(Ok)));
         assert_eq!(row.validate(), Ok(()));
         check_golden(b"D\0\0\0\x06\0\0", &BackendMessage::DataRow(DataRow::new(&[])), Tail::Strict);
+    }
+
+    #[test]
+    fn a_checked_received_row_encodes_as_it_came() {
+        let row = DataRow::decode_body(&WIRE[5..]).unwrap();
+        let checked = row.checked().unwrap();
+        assert_eq!(checked, row, "marking changes no cell");
+        assert_eq!(checked.validate(), Ok(()));
+        let mut out = [0u8; 32];
+        // The one-copy path and the general one (unchecked) agree.
+        for r in [checked, row] {
+            assert_eq!(r.encoded_len(), Ok(WIRE.len()));
+            let n = r.encode(&mut out).unwrap();
+            assert_eq!(&out[..n], WIRE);
+            let short = r.encode(&mut out[..WIRE.len() - 1]);
+            assert_eq!(short, Err(EncodeError::BufferTooSmall { required: WIRE.len() }));
+        }
+        let empty = DataRow::decode_body(b"\0\0").unwrap().checked().unwrap();
+        assert_eq!(empty.encode(&mut out), Ok(7));
+        assert_eq!(&out[..7], b"D\0\0\0\x06\0\0");
+        // A row that does not check is refused either way.
+        let bad = DataRow::decode_body(b"\0\x01\0\0\0\x05abc").unwrap();
+        assert_eq!(bad.checked(), Err(DecodeError::UnexpectedEnd));
+        assert_eq!(bad.encode(&mut out), Err(EncodeError::InvalidValue));
     }
 
     #[test]

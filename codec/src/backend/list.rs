@@ -278,8 +278,8 @@ pub struct LazyList<'a, T> {
 #[derive(Clone, Copy)]
 enum LazyRepr<'a, T> {
     /// `count` items announced by the message, laid out in `bytes` (the rest
-    /// of the body), not checked yet.
-    Wire { count: usize, bytes: &'a [u8] },
+    /// of the body); `checked` once they were all read without error.
+    Wire { count: usize, bytes: &'a [u8], checked: bool },
     /// Items supplied by the caller.
     Items(&'a [T]),
 }
@@ -295,7 +295,30 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     /// iterating).
     #[inline]
     pub(crate) const fn from_wire(count: usize, bytes: &'a [u8]) -> Self {
-        LazyList { repr: LazyRepr::Wire { count, bytes } }
+        LazyList { repr: LazyRepr::Wire { count, bytes, checked: false } }
+    }
+
+    /// The items' bytes as received, if they were checked: what encoding the
+    /// list writes.
+    #[inline]
+    pub(crate) fn checked_bytes(&self) -> Option<&'a [u8]> {
+        match self.repr {
+            LazyRepr::Wire { bytes, checked: true, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The list walked once and marked as checked, so that validating or
+    /// encoding it again does not walk it again.
+    #[inline]
+    pub(crate) fn checked(self) -> Result<Self, DecodeError> {
+        match self.repr {
+            LazyRepr::Wire { count, bytes, checked: false } => {
+                self.validate()?;
+                Ok(LazyList { repr: LazyRepr::Wire { count, bytes, checked: true } })
+            }
+            _ => Ok(self),
+        }
     }
 
     /// How many items the message announces (or the caller supplied).
@@ -317,7 +340,7 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub fn iter(&self) -> LazyIter<'a, T> {
         let repr = match self.repr {
-            LazyRepr::Wire { count, bytes } => IterRepr::Wire { reader: Reader::new(bytes), left: count },
+            LazyRepr::Wire { count, bytes, .. } => IterRepr::Wire { reader: Reader::new(bytes), left: count },
             LazyRepr::Items(items) => IterRepr::Items(items.iter()),
         };
         LazyIter { repr }
@@ -326,6 +349,9 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     /// Walks every item: `Ok` if iterating would yield no error.
     #[inline]
     pub fn validate(&self) -> Result<(), DecodeError> {
+        if let LazyRepr::Wire { checked: true, .. } = self.repr {
+            return Ok(());
+        }
         self.iter().try_for_each(|item| item.map(drop))
     }
 
@@ -334,8 +360,10 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub(crate) fn write_items<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
         match self.repr {
-            LazyRepr::Wire { bytes, .. } => {
-                self.validate().map_err(|_| EncodeError::InvalidValue)?;
+            LazyRepr::Wire { bytes, checked, .. } => {
+                if !checked {
+                    self.validate().map_err(|_| EncodeError::InvalidValue)?;
+                }
                 sink.put_slice(bytes);
                 Ok(())
             }

@@ -170,22 +170,18 @@ impl<'a> BackendMessage<'a> {
     }
 
     /// [`BackendMessage::decode`] and then [`BackendMessage::validate`]: the
-    /// whole message checked before it is returned.
+    /// whole message checked before it is returned. A row or description
+    /// returned from here is marked as checked: validating it again, or
+    /// encoding it again (a proxy passing rows on), does not walk it again.
     #[inline]
     pub fn decode_validated(raw: RawMessage<'a>) -> Result<Self, DecodeError> {
         // Only these two have parts checked lazily. The rest is decode's
         // answer returned as is, so it is built in place, not copied (a copy
         // of a value just stored field by field stalls on those stores).
         match raw.tag {
-            DataRow::TAG => {
-                let row = DataRow::decode_body(raw.body)?;
-                row.validate()?;
-                Ok(BackendMessage::DataRow(row))
-            }
+            DataRow::TAG => Ok(BackendMessage::DataRow(DataRow::decode_body(raw.body)?.checked()?)),
             RowDescription::TAG => {
-                let description = RowDescription::decode_body(raw.body)?;
-                description.validate()?;
-                Ok(BackendMessage::RowDescription(description))
+                Ok(BackendMessage::RowDescription(RowDescription::decode_body(raw.body)?.checked()?))
             }
             _ => Self::decode(raw),
         }

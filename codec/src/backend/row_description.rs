@@ -121,6 +121,13 @@ impl<'a> RowDescription<'a> {
     pub fn validate(&self) -> Result<(), DecodeError> {
         self.fields.validate()
     }
+
+    /// Checks every field once and returns the description marked as
+    /// checked (see [`DataRow::checked`](super::DataRow::checked)).
+    #[inline]
+    pub fn checked(self) -> Result<Self, DecodeError> {
+        Ok(RowDescription { fields: self.fields.checked()? })
+    }
 }
 
 impl Encode for RowDescription<'_> {

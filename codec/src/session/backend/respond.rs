@@ -3,7 +3,7 @@
 
 use super::{Backend, Reply, Results, State};
 use crate::{
-    EncodeError, Format, Oid,
+    Encode, EncodeError, Format, Oid,
     backend::list::List,
     backend::{
         BindComplete, CommandComplete, CopyBothResponse, CopyFormats, CopyInResponse, CopyOutResponse, DataRow,
@@ -98,6 +98,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             check_columns(columns, row.columns())?;
             Ok::<usize, SessionError>(row.finish()?)
         })?;
+        Ok(())
+    }
+
+    /// Sends a row as another server sent it (a proxy passing rows on, say,
+    /// from the frontend machine's `DataRow` events). A row checked on
+    /// receipt, as the frontend machine's are, is copied whole.
+    pub fn forward_row(&mut self, row: &DataRow<'_>) -> Result<(), SessionError> {
+        check_columns(self.row_columns()?, row.len())?;
+        let len = row.encoded_len()?;
+        self.out.write_with(len, |free: &mut [u8]| row.encode(free))?;
         Ok(())
     }
 

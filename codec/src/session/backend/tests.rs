@@ -6,7 +6,7 @@ use std::{vec, vec::Vec};
 use super::*;
 use crate::{
     Encode, FrameLimits, Framed,
-    backend::{BackendMessage, FieldDescription},
+    backend::{BackendMessage, DataRow, FieldDescription},
     frontend::{
         Bind, Close, Describe, Execute, Flush, FormatCodes, Oids, Parse, PasswordMessage, Query, SslRequest,
         StartupMessage, StartupParams, Sync, Terminate, Values,
@@ -141,6 +141,29 @@ fn simple_query_flow_and_order_is_enforced() {
     h.backend.ready_for_query().unwrap();
     assert_eq!(h.backend.ready_for_query(), Err(SessionError::OutOfOrder), "one ReadyForQuery");
     assert_eq!(h.output(), b"ZTDCZ");
+}
+
+#[test]
+fn received_rows_are_forwarded_as_they_came() {
+    let mut h = Harness::logged_in();
+    h.send(&Query { sql: "SELECT n FROM elsewhere" });
+    h.next().unwrap();
+    let row = DataRow::decode_body(b"\0\x01\0\0\0\x0242").unwrap();
+    assert_eq!(h.backend.forward_row(&row), Err(SessionError::OutOfOrder), "no rows before a description");
+    h.backend.row_description(&[INT4]).unwrap();
+    let start = h.backend.pending_output().len();
+    // Checked on receipt (one copy) or not (checked now): the same bytes.
+    h.backend.forward_row(&row.checked().unwrap()).unwrap();
+    h.backend.forward_row(&row).unwrap();
+    let wire = b"D\0\0\0\x0c\0\x01\0\0\0\x0242";
+    assert_eq!(&h.backend.pending_output()[start..], [&wire[..], &wire[..]].concat());
+    let two = DataRow::decode_body(b"\0\x02\xff\xff\xff\xff\xff\xff\xff\xff").unwrap();
+    assert_eq!(h.backend.forward_row(&two), Err(SessionError::ColumnCountMismatch { expected: 1, got: 2 }));
+    let truncated = DataRow::decode_body(b"\0\x01\0\0\0\x09ab").unwrap();
+    assert!(h.backend.forward_row(&truncated).is_err(), "a malformed row is not passed on");
+    assert_eq!(h.backend.pending_output().len(), start + 2 * wire.len(), "refused rows leave nothing");
+    h.backend.command_complete("SELECT 2").unwrap();
+    h.backend.ready_for_query().unwrap();
 }
 
 #[test]
