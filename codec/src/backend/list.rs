@@ -275,11 +275,15 @@ pub struct LazyList<'a, T> {
     repr: LazyRepr<'a, T>,
 }
 
+/// The bit of a decoded list's count that says its items were checked.
+const CHECKED: usize = 1 << (usize::BITS - 1);
+
 #[derive(Clone, Copy)]
 enum LazyRepr<'a, T> {
     /// `count` items announced by the message, laid out in `bytes` (the rest
-    /// of the body); `checked` once they were all read without error.
-    Wire { count: usize, bytes: &'a [u8], checked: bool },
+    /// of the body). [`CHECKED`] is set in `count` once they were all read
+    /// without error (a flag of its own would make every list larger).
+    Wire { count: usize, bytes: &'a [u8] },
     /// Items supplied by the caller.
     Items(&'a [T]),
 }
@@ -295,7 +299,8 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     /// iterating).
     #[inline]
     pub(crate) const fn from_wire(count: usize, bytes: &'a [u8]) -> Self {
-        LazyList { repr: LazyRepr::Wire { count, bytes, checked: false } }
+        // Callers pass a count read from an i16: the flag's bit is free.
+        LazyList { repr: LazyRepr::Wire { count: count & !CHECKED, bytes } }
     }
 
     /// The items' bytes as received, if they were checked: what encoding the
@@ -303,7 +308,7 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub(crate) fn checked_bytes(&self) -> Option<&'a [u8]> {
         match self.repr {
-            LazyRepr::Wire { bytes, checked: true, .. } => Some(bytes),
+            LazyRepr::Wire { count, bytes } if count & CHECKED != 0 => Some(bytes),
             _ => None,
         }
     }
@@ -313,9 +318,9 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub(crate) fn checked(self) -> Result<Self, DecodeError> {
         match self.repr {
-            LazyRepr::Wire { count, bytes, checked: false } => {
+            LazyRepr::Wire { count, bytes } if count & CHECKED == 0 => {
                 self.validate()?;
-                Ok(LazyList { repr: LazyRepr::Wire { count, bytes, checked: true } })
+                Ok(LazyList { repr: LazyRepr::Wire { count: count | CHECKED, bytes } })
             }
             _ => Ok(self),
         }
@@ -325,7 +330,7 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub const fn len(&self) -> usize {
         match self.repr {
-            LazyRepr::Wire { count, .. } => count,
+            LazyRepr::Wire { count, .. } => count & !CHECKED,
             LazyRepr::Items(items) => items.len(),
         }
     }
@@ -340,7 +345,7 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub fn iter(&self) -> LazyIter<'a, T> {
         let repr = match self.repr {
-            LazyRepr::Wire { count, bytes, .. } => IterRepr::Wire { reader: Reader::new(bytes), left: count },
+            LazyRepr::Wire { count, bytes } => IterRepr::Wire { reader: Reader::new(bytes), left: count & !CHECKED },
             LazyRepr::Items(items) => IterRepr::Items(items.iter()),
         };
         LazyIter { repr }
@@ -349,7 +354,7 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     /// Walks every item: `Ok` if iterating would yield no error.
     #[inline]
     pub fn validate(&self) -> Result<(), DecodeError> {
-        if let LazyRepr::Wire { checked: true, .. } = self.repr {
+        if self.checked_bytes().is_some() {
             return Ok(());
         }
         self.iter().try_for_each(|item| item.map(drop))
@@ -360,10 +365,8 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     #[inline]
     pub(crate) fn write_items<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
         match self.repr {
-            LazyRepr::Wire { bytes, checked, .. } => {
-                if !checked {
-                    self.validate().map_err(|_| EncodeError::InvalidValue)?;
-                }
+            LazyRepr::Wire { bytes, .. } => {
+                self.validate().map_err(|_| EncodeError::InvalidValue)?;
                 sink.put_slice(bytes);
                 Ok(())
             }
