@@ -974,7 +974,7 @@ impl Session {
             if max_rows > 0 && to - from == max_rows as usize {
                 self.call(|m| m.portal_suspended())
             } else if from > 0 && set.tag.starts_with("SELECT") {
-                self.call(|m| m.command_complete(&format!("SELECT {}", to - from)))
+                self.call(|m| m.command_complete(&sql::counted_tag("SELECT", to - from)))
             } else {
                 self.call(|m| m.command_complete(&set.tag))
             }
