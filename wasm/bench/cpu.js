@@ -15,6 +15,8 @@
 // - jsCompile / wasmCompile: lazy compiles on first call (V8.CompileCode
 //   outside the chunk's evaluation, wasm.CompileLazy), by phase: import,
 //   new MockServer, connect (or open), first query (or login and query);
+// - toFetch: the main thread's CPU from the start of the chunk's evaluation
+//   to the .wasm's compileStreaming call (toFetchWall: the same in wall time);
 // - main: all of the main thread's tasks inside the cold start; gc: V8's
 //   garbage collections in it.
 import { runPage } from '../test/browser/harness.js';
@@ -84,7 +86,10 @@ function analyse(trace, results) {
   const sum = (list) => list.reduce((n, e) => n + cpu(e), 0);
   const evaluate = outermost('v8.evaluateModule');
   const inEvaluate = (e) => evaluate.some((v) => e.ts >= v.ts && e.ts < v.ts + v.dur);
-  const parse = trace.filter((e) => e.ph === 'X' && e.pid === pid && e.name === 'v8.parseOnBackground' && /pkg-/.test(e.args?.data?.url ?? ''));
+  // The package's chunk: the page's other script (esbuild names it after the
+  // package's directory).
+  const chunk = (e) => /^http:.*\.js$/.test(e.args?.data?.url ?? '') && !/\/page\.js$/.test(e.args.data.url);
+  const parse = trace.filter((e) => e.ph === 'X' && e.pid === pid && e.name === 'v8.parseOnBackground' && chunk(e));
   const row = {
     coldStartMs: results.coldStartMs,
     parse: sum(parse),
@@ -93,6 +98,14 @@ function analyse(trace, results) {
     main: sum(top),
     gc: sum(main.filter((e) => /^(MinorGC|MajorGC|V8.GC_SCAVENGER|V8.GC_MARK_COMPACTOR)$/.test(e.name))),
   };
+  // From the chunk's evaluation to the .wasm's compileStreaming call (which
+  // takes the fetch just started): the main thread's part of the gap
+  // between the chunk's arrival and the .wasm's request.
+  const stream = main.find((e) => e.name === 'wasm.StartStreamingCompilation');
+  if (evaluate.length && stream) {
+    row.toFetchWall = (stream.ts - evaluate[0].ts) / 1000;
+    row.toFetch = (stream.tts - evaluate[0].tts) / 1000;
+  }
   const js = outermost('V8.CompileCode').filter((e) => !inEvaluate(e));
   const wasm = main.filter((e) => e.name === 'wasm.CompileLazy');
   row.jsCompile = sum(js);
