@@ -566,7 +566,11 @@ impl Session {
             Event::Startup { user, database, .. } => {
                 self.user = user.to_owned();
                 self.database = database.to_owned();
-                let settings = self.settings.borrow().clone();
+                // A shared borrow through a handle of its own (self.call
+                // borrows self mutably); nothing changes the settings while
+                // the session runs.
+                let shared = Rc::clone(&self.settings);
+                let settings = shared.borrow();
                 if let Some(spec) = &settings.startup_error {
                     self.call(|m| m.reject(&spec.fields()))?;
                 } else if settings.refuse_auth && settings.auth.method(self.websocket, "") == AuthMethod::Trust {
@@ -595,7 +599,8 @@ impl Session {
                 self.call(|m| m.password_verified(ok))?;
             }
             Event::Authenticated => {
-                let settings = self.settings.borrow().clone();
+                let shared = Rc::clone(&self.settings);
+                let settings = shared.borrow();
                 let extra: Vec<(&str, &str)> =
                     settings.extra_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 let params = ServerParameters {
