@@ -567,8 +567,9 @@ impl Session {
                 self.user = user.to_owned();
                 self.database = database.to_owned();
                 // A shared borrow through a handle of its own (self.call
-                // borrows self mutably); nothing changes the settings while
-                // the session runs.
+                // borrows self mutably). Only Config.setFaults borrows the
+                // settings mutably, from JavaScript, which cannot run while
+                // this event is handled.
                 let shared = Rc::clone(&self.settings);
                 let settings = shared.borrow();
                 if let Some(spec) = &settings.startup_error {
