@@ -29,9 +29,11 @@ function fromBase64(b64) {
  * base64 is used. In Node the file is read when it is there (through
  * `process.getBuiltinModule`, invisible to bundlers), which skips parsing
  * and decoding the base64. Started before the rest of this module is
- * evaluated.
+ * evaluated; called at once in parentheses, so that V8 compiles it with the
+ * chunk's (streaming, off the main thread) parse instead of on the main
+ * thread just before the fetch.
  */
-async function wasmModule() {
+const compiling = (async function wasmModule() {
   const fs = import.meta.url.startsWith('file:') ? globalThis.process?.getBuiltinModule?.('node:fs') : undefined;
   if (fs) {
     try {
@@ -51,8 +53,7 @@ async function wasmModule() {
   }
   const { wasmBase64 } = await import('./postwire_wasm_inline.js');
   return fromBase64(wasmBase64);
-}
-const compiling = wasmModule();
+})();
 
 /** An error from the mock server's JavaScript API (misuse, closed connection). */
 export class PostwireError extends Error {

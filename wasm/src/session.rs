@@ -566,7 +566,12 @@ impl Session {
             Event::Startup { user, database, .. } => {
                 self.user = user.to_owned();
                 self.database = database.to_owned();
-                let settings = self.settings.borrow().clone();
+                // A shared borrow through a handle of its own (self.call
+                // borrows self mutably). Only Config.setFaults borrows the
+                // settings mutably, from JavaScript, which cannot run while
+                // this event is handled.
+                let shared = Rc::clone(&self.settings);
+                let settings = shared.borrow();
                 if let Some(spec) = &settings.startup_error {
                     self.call(|m| m.reject(&spec.fields()))?;
                 } else if settings.refuse_auth && settings.auth.method(self.websocket, "") == AuthMethod::Trust {
@@ -595,7 +600,8 @@ impl Session {
                 self.call(|m| m.password_verified(ok))?;
             }
             Event::Authenticated => {
-                let settings = self.settings.borrow().clone();
+                let shared = Rc::clone(&self.settings);
+                let settings = shared.borrow();
                 let extra: Vec<(&str, &str)> =
                     settings.extra_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 let params = ServerParameters {
@@ -974,7 +980,7 @@ impl Session {
             if max_rows > 0 && to - from == max_rows as usize {
                 self.call(|m| m.portal_suspended())
             } else if from > 0 && set.tag.starts_with("SELECT") {
-                self.call(|m| m.command_complete(&format!("SELECT {}", to - from)))
+                self.call(|m| m.command_complete(&sql::counted_tag("SELECT", to - from)))
             } else {
                 self.call(|m| m.command_complete(&set.tag))
             }

@@ -394,33 +394,49 @@ fn shortest_f32_digits(v: f32) -> String {
 }
 
 /// Encodes a non-null JS value as a value of `ty` in `format`, appending to `out`.
+///
+/// The types values are inferred as (bool, int4, int8, float8, text) are
+/// encoded here, the others by `encode_other`: V8 compiles a wasm function
+/// when it is first called, and a session's first `SELECT 1` then compiles
+/// only these arms.
 pub(crate) fn encode(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -> Result<(), BadValue> {
     if ty.array {
         return encode_array(v, ty, format, out);
     }
     match ty.scalar {
         Scalar::Bool => put(&as_bool(v, ty)?, format, out, ty),
-        Scalar::Int2 => {
-            let n = i16::try_from(as_i64(v, ty)?).map_err(|_| bad(ty, &js_text(v)))?;
-            put(&n, format, out, ty)
-        }
         Scalar::Int4 => {
             let n = i32::try_from(as_i64(v, ty)?).map_err(|_| bad(ty, &js_text(v)))?;
             put(&n, format, out, ty)
         }
         Scalar::Int8 => put(&as_i64(v, ty)?, format, out, ty),
+        Scalar::Float8 => put_float8(as_f64(v, ty)?, format, out, ty),
+        Scalar::Text | Scalar::Varchar | Scalar::Name => put(js_text(v).as_str(), format, out, ty),
+        _ => encode_other(v, ty, format, out),
+    }
+}
+
+/// `encode` for the scalar types it does not handle itself.
+#[inline(never)]
+fn encode_other(v: &JsValue, ty: Type, format: Format, out: &mut Vec<u8>) -> Result<(), BadValue> {
+    match ty.scalar {
+        Scalar::Bool | Scalar::Int4 | Scalar::Int8 | Scalar::Float8 | Scalar::Text | Scalar::Varchar | Scalar::Name => {
+            encode(v, ty, format, out)
+        }
+        Scalar::Int2 => {
+            let n = i16::try_from(as_i64(v, ty)?).map_err(|_| bad(ty, &js_text(v)))?;
+            put(&n, format, out, ty)
+        }
         Scalar::Oid => {
             let n = u32::try_from(as_i64(v, ty)?).map_err(|_| bad(ty, &js_text(v)))?;
             put(&n, format, out, ty)
         }
         Scalar::Float4 => put_float4(as_f64(v, ty)? as f32, format, out, ty),
-        Scalar::Float8 => put_float8(as_f64(v, ty)?, format, out, ty),
         Scalar::Numeric => {
             let text = js_text(v);
             let n = Numeric::parse(text.trim()).map_err(|_| bad(ty, &text))?;
             put(&n, format, out, ty)
         }
-        Scalar::Text | Scalar::Varchar | Scalar::Name => put(js_text(v).as_str(), format, out, ty),
         Scalar::Bytea => put(as_bytes(v).as_slice(), format, out, ty),
         Scalar::Json => put(&Json(&json_text(v)), format, out, ty),
         Scalar::Jsonb => put(&Jsonb(&json_text(v)), format, out, ty),

@@ -29,7 +29,9 @@ export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * Network domain, which has V8 collect the source positions of the calling
  * script for each request's initiator stack (about 1 ms of the main thread,
  * at the .wasm fetch). The page then POSTs its results; page errors outside
- * its main function are not seen.
+ * its main function are not seen. `trace` works there too: Chromium's startup
+ * tracing (`--trace-startup`, JSON), written when `TRACE_SECONDS` (default 3)
+ * have passed since the browser started.
  */
 export async function runPage(hash, { copyWasm = false, profile = false, trace, devtools = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'postwire-page-'));
@@ -75,7 +77,8 @@ export async function runPage(hash, { copyWasm = false, profile = false, trace, 
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
   if (!devtools) {
     try {
-      return { results: await runWithoutDevtools(`http://127.0.0.1:${http.address().port}/?post${hash}`, resultsPosted), errors: [] };
+      const url = `http://127.0.0.1:${http.address().port}/?post${hash}`;
+      return { ...(await runWithoutDevtools(url, resultsPosted, trace)), errors: [] };
     } finally {
       http.close();
       rmSync(dir, { recursive: true, force: true });
@@ -112,9 +115,22 @@ export async function runPage(hash, { copyWasm = false, profile = false, trace, 
   }
 }
 
-/** Opens `url` in a fresh headless Chromium of its own, without DevTools; resolves with `results`. */
-async function runWithoutDevtools(url, results) {
+/**
+ * Opens `url` in a fresh headless Chromium of its own, without DevTools;
+ * resolves with `{ results }`, and `trace` (its events) when `trace` lists
+ * categories.
+ */
+async function runWithoutDevtools(url, results, trace) {
   const profileDir = mkdtempSync(join(tmpdir(), 'postwire-chromium-'));
+  const traceFile = join(profileDir, 'trace.json');
+  const tracing = trace
+    ? [
+        `--trace-startup=${trace.join(',')}`,
+        `--trace-startup-file=${traceFile}`,
+        '--trace-startup-format=json',
+        `--trace-startup-duration=${Number(process.env.TRACE_SECONDS ?? 3)}`,
+      ]
+    : [];
   // The flags playwright starts Chromium with that keep background work
   // (updates, networking, extensions) out of the measurements.
   const args = [
@@ -140,6 +156,7 @@ async function runWithoutDevtools(url, results) {
     '--password-store=basic',
     '--use-mock-keychain',
     '--disable-features=MediaRouter,OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch,LensOverlay',
+    ...tracing,
     url,
   ];
   // A process group of its own, so that its renderer and GPU processes are
@@ -148,13 +165,17 @@ async function runWithoutDevtools(url, results) {
   const exited = new Promise((resolve) => browser.once('exit', resolve));
   let timer;
   try {
-    return await Promise.race([
-      results,
-      exited.then(() => Promise.reject(new Error('Chromium exited before the page posted its results'))),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no results from the page')), Number(process.env.PAGE_TIMEOUT ?? 120_000));
-      }),
-    ]);
+    const out = {
+      results: await Promise.race([
+        results,
+        exited.then(() => Promise.reject(new Error('Chromium exited before the page posted its results'))),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no results from the page')), Number(process.env.PAGE_TIMEOUT ?? 120_000));
+        }),
+      ]),
+    };
+    if (trace) out.trace = await traceWritten(traceFile);
+    return out;
   } finally {
     clearTimeout(timer);
     try {
@@ -165,4 +186,19 @@ async function runWithoutDevtools(url, results) {
     await exited;
     rmSync(profileDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
+}
+
+/** The events of a startup trace, once Chromium has written the whole file. */
+async function traceWritten(file) {
+  const deadline = Date.now() + 1000 * (Number(process.env.TRACE_SECONDS ?? 3) + 30);
+  while (Date.now() < deadline) {
+    try {
+      const json = JSON.parse(readFileSync(file, 'utf8'));
+      return json.traceEvents ?? json;
+    } catch {
+      // not there or not complete yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Chromium wrote no complete trace to ${file}`);
 }
