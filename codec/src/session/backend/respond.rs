@@ -106,6 +106,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
     /// receipt, as the frontend machine's are, is copied whole.
     pub fn forward_row(&mut self, row: &DataRow<'_>) -> Result<(), SessionError> {
         check_columns(self.row_columns()?, row.len())?;
+        // Checked here if it was not on receipt: sizing and writing then
+        // take the one-copy path instead of walking the cells each.
+        let row = row.checked().map_err(|_| EncodeError::InvalidValue)?;
         let len = row.encoded_len()?;
         self.out.write_with(len, |free: &mut [u8]| row.encode(free))?;
         Ok(())
