@@ -723,14 +723,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// input).
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<Input<'a>, SessionError> {
         const NOTHING: Input<'static> = Input { consumed: 0, event: None, needed: 0 };
-        self.check_open()?;
-        if self.awaiting_password() {
-            return Ok(NOTHING);
-        }
-        if let Some(event) = self.skipped_request() {
-            return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
-        }
+        // Ready first: the one phase of every query, with requests queued.
         match self.phase {
+            Phase::Ready => {
+                if let Some(event) = self.skipped_request() {
+                    return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
+                }
+            }
+            Phase::Closed => return Err(SessionError::Closed),
             Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
             Phase::Initial => {
                 return match input.first() {
@@ -738,7 +738,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                     Some(&b) => self.unexpected(b),
                 };
             }
-            _ => {}
+            Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
+            Phase::Authenticating | Phase::Establishing => {}
         }
         let (raw, consumed) = match frame_message(input, &self.config.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
