@@ -1,7 +1,9 @@
 //! What the state machines cost on top of the codec: `SELECT 1` round trips
 //! (simple, and extended with Parse/Bind/Describe/Execute/Sync) with the
 //! Frontend driving the Backend in memory, next to the bare codec encoding
-//! and decoding the same messages.
+//! and decoding the same messages (their fields known at compile time, and
+//! known only at run time as the machines get them). After Criterion it
+//! prints each machines / bare ratio from the best of 200 batches.
 //!
 //! `cargo bench -p postwire-codec --all-features --bench session`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
