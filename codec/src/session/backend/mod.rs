@@ -83,6 +83,7 @@ pub enum Waiting {
 
 /// The reply the driver owes for the current command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Reply {
     /// A simple Query or FunctionCall: results, then `ready_for_query`.
     Simple {
@@ -113,6 +114,7 @@ enum Reply {
 
 /// Where a statement's results stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Results {
     /// Nothing sent for the current statement yet.
     Start,
@@ -126,7 +128,10 @@ enum Results {
     Done,
 }
 
+// `repr(u8)` here and on `Reply` and `Results`: an explicit tag byte, not
+// a niche in the payload, so each state test is one compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// Reading startup packets.
     Startup { encrypted: bool, first: bool },
