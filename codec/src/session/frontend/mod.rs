@@ -738,11 +738,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<Input<'a>, SessionError> {
         const NOTHING: Input<'static> = Input { consumed: 0, event: None, needed: 0 };
         // Ready first: the one phase of every query, with requests queued.
-        match self.phase {
+        // The request at the head, read once for the skip test and the answer.
+        let head = match self.phase {
             Phase::Ready => {
-                if let Some(event) = self.skipped_request() {
+                let head = self.queue.head().copied();
+                if let Some(event) = self.skipped_request(head) {
                     return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
                 }
+                head
             }
             Phase::Closed => return Err(SessionError::Closed),
             Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
@@ -753,8 +756,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 };
             }
             Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
-            Phase::Authenticating | Phase::Establishing => {}
-        }
+            Phase::Authenticating | Phase::Establishing => None,
+        };
         let (raw, consumed) = match frame_message(input, &self.config.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
             Ok(Framed::Incomplete { needed }) => return Ok(Input { consumed: 0, event: None, needed }),
@@ -762,7 +765,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         };
         if self.phase == Phase::Ready {
             // Built in place: returned as is, the result is not copied either.
-            return self.on_message(raw, consumed);
+            return self.on_message(raw, consumed, head);
         }
         // Read where it was decoded, not moved: copying a message just
         // written field by field stalls on those stores.
@@ -779,8 +782,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     }
 
     /// The next request the server skips, reported without reading input.
-    fn skipped_request(&mut self) -> Option<Event<'static>> {
-        let head = self.queue.head()?;
+    fn skipped_request(&mut self, head: Option<Entry>) -> Option<Event<'static>> {
+        let head = head?;
         let skip = (head.ignored && head.progress == Progress::Start)
             || (self.skipping && head.kind != Kind::Sync && head.progress == Progress::Start);
         if !skip {
@@ -1028,17 +1031,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// byte and decoded as that type alone; the rest go through
     /// [`on_other_message`](Self::on_other_message). Each (request, progress,
     /// message) transition lives in one of the two.
-    fn on_message<'a>(&mut self, raw: RawMessage<'a>, consumed: usize) -> Result<Input<'a>, SessionError> {
+    fn on_message<'a>(
+        &mut self,
+        raw: RawMessage<'a>,
+        consumed: usize,
+        head: Option<Entry>,
+    ) -> Result<Input<'a>, SessionError> {
         let tag = raw.tag;
-        let head = match tag {
-            DataRow::TAG
-            | CommandComplete::TAG
-            | ReadyForQuery::TAG
-            | RowDescription::TAG
-            | ParseComplete::TAG
-            | BindComplete::TAG => self.queue.head().copied(),
-            _ => return self.on_other_message(raw, consumed),
-        };
         // Decoded before the state is checked: a malformed message is a
         // decode error whether it was expected or not.
         let (event, next) = match tag {
@@ -1108,7 +1107,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                     _ => return self.unexpected(tag),
                 }
             }
-            _ => {
+            BindComplete::TAG => {
                 self.decoded(BindComplete::decode_body(raw.body))?;
                 match head {
                     Some(Entry { id, kind: Kind::Bind, progress: Progress::Start, .. }) => {
@@ -1117,6 +1116,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                     _ => return self.unexpected(tag),
                 }
             }
+            _ => return self.on_other_message(raw, consumed),
         };
         self.advance(next);
         Ok(Input { consumed, event: Some(event), needed: 0 })
