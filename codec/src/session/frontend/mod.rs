@@ -737,26 +737,28 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// input).
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<Input<'a>, SessionError> {
         const NOTHING: Input<'static> = Input { consumed: 0, event: None, needed: 0 };
-        // Ready first: the one phase of every query, with requests queued.
-        // The request at the head, read once for the skip test and the answer.
-        let head = match self.phase {
-            Phase::Ready => {
-                let head = self.queue.head().copied();
-                if let Some(event) = self.skipped_request(head) {
-                    return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
+        // Ready first, tested alone (a compare, not a jump table): the one
+        // phase of every query. The request at the head is read once, for the
+        // skip test and for the answer.
+        let head = if self.phase == Phase::Ready {
+            let head = self.queue.head().copied();
+            if let Some(event) = self.skipped_request(head) {
+                return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
+            }
+            head
+        } else {
+            match self.phase {
+                Phase::Closed => return Err(SessionError::Closed),
+                Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
+                Phase::Initial => {
+                    return match input.first() {
+                        None => Ok(NOTHING),
+                        Some(&b) => self.unexpected(b),
+                    };
                 }
-                head
+                Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
+                Phase::Authenticating | Phase::Establishing | Phase::Ready => None,
             }
-            Phase::Closed => return Err(SessionError::Closed),
-            Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
-            Phase::Initial => {
-                return match input.first() {
-                    None => Ok(NOTHING),
-                    Some(&b) => self.unexpected(b),
-                };
-            }
-            Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
-            Phase::Authenticating | Phase::Establishing => None,
         };
         let (raw, consumed) = match frame_message(input, &self.config.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
