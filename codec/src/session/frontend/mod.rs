@@ -786,8 +786,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// The next request the server skips, reported without reading input.
     fn skipped_request(&mut self, head: Option<Entry>) -> Option<Event<'static>> {
         let head = head?;
-        let skip = (head.ignored && head.progress == Progress::Start)
-            || (self.skipping && head.kind != Kind::Sync && head.progress == Progress::Start);
+        // Not started first: mid-answer, the usual case, decides at once.
+        let skip = head.progress == Progress::Start && (head.ignored || (self.skipping && head.kind != Kind::Sync));
         if !skip {
             return None;
         }
