@@ -354,14 +354,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
                     return self.query(consumed, q.sql);
                 }
             }
+            // By reference: moving a large message out of its `Result`
+            // copies it.
             Parse::TAG => {
-                if let Ok(p) = Parse::decode_body(raw.body) {
-                    return self.parse(consumed, &p);
+                if let Ok(p) = &Parse::decode_body(raw.body) {
+                    return self.parse(consumed, p);
                 }
             }
             Bind::TAG => {
-                if let Ok(b) = Bind::decode_body(raw.body) {
-                    return self.bind(consumed, &b);
+                if let Ok(b) = &Bind::decode_body(raw.body) {
+                    return self.bind(consumed, b);
                 }
             }
             Describe::TAG => {
