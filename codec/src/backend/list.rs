@@ -354,10 +354,18 @@ impl<'a, T: WireItem<'a>> LazyList<'a, T> {
     /// Walks every item: `Ok` if iterating would yield no error.
     #[inline]
     pub fn validate(&self) -> Result<(), DecodeError> {
-        if self.checked_bytes().is_some() {
-            return Ok(());
+        match self.repr {
+            // What iterating reports, in a plain loop: the first item's
+            // error, else bytes left after the last item.
+            LazyRepr::Wire { count, bytes } if count & CHECKED == 0 => {
+                let mut r = Reader::new(bytes);
+                for _ in 0..count {
+                    T::read(&mut r)?;
+                }
+                r.finish()
+            }
+            _ => Ok(()),
         }
-        self.iter().try_for_each(|item| item.map(drop))
     }
 
     /// Writes every item (no count); a decoded list that does not validate is

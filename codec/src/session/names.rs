@@ -49,7 +49,12 @@ impl<const N: usize> NameTable<N> {
 
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
         let key = significant(name);
-        self.slots.iter().position(|s| s.as_ref().is_some_and(|e| e.name.get(..usize::from(e.name_len)) == Some(key)))
+        // Lengths first: the unnamed entry, the usual one, needs no compare call.
+        self.slots.iter().position(|s| {
+            s.as_ref().is_some_and(|e| {
+                usize::from(e.name_len) == key.len() && (key.is_empty() || e.name.get(..key.len()) == Some(key))
+            })
+        })
     }
 
     pub(crate) fn get(&self, slot: usize) -> Option<&Entry> {
@@ -63,8 +68,6 @@ impl<const N: usize> NameTable<N> {
     /// Takes a free slot for `name`; `None` if the table is full.
     pub(crate) fn insert(&mut self, name: &str, value: u16) -> Option<usize> {
         let key = significant(name);
-        let mut entry = Entry { name: [0; MAX_NAME_LEN], name_len: key.len() as u8, value, columns: None };
-        entry.name[..key.len()].copy_from_slice(key);
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(slot) => slot,
             #[cfg(feature = "alloc")]
@@ -74,7 +77,16 @@ impl<const N: usize> NameTable<N> {
             }
             None => return None,
         };
-        self.slots[slot] = Some(entry);
+        // Built in its slot, not on the stack and copied there.
+        let entry = self.slots.get_mut(slot)?.insert(Entry {
+            name: [0; MAX_NAME_LEN],
+            name_len: key.len() as u8,
+            value,
+            columns: None,
+        });
+        if let Some(dst) = entry.name.get_mut(..key.len()) {
+            dst.copy_from_slice(key);
+        }
         Some(slot)
     }
 

@@ -66,12 +66,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
     /// Space that can be written after reclaiming what was transmitted.
     fn free_space(&mut self, needed: usize) -> Result<&mut [u8], OutputFull> {
         if self.capacity() - self.end < needed && self.start > 0 {
-            self.storage.as_mut().copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+            self.reclaim();
         }
         let free = self.storage.as_mut().get_mut(self.end..).unwrap_or_default();
         if free.len() < needed { Err(OutputFull { needed }) } else { Ok(free) }
+    }
+
+    /// Moves the pending bytes to the front. Rare, and out of line: every
+    /// message written would otherwise save registers around its call.
+    #[cold]
+    #[inline(never)]
+    fn reclaim(&mut self) {
+        self.storage.as_mut().copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
     }
 
     /// Whether `needed` bytes fit now (reclaiming transmitted space).

@@ -54,8 +54,8 @@ pub use startup::{AuthMethod, BackendKey, ServerParameters};
 use crate::{
     DecodeError, Encode, FrameLimits, Framed, SqlState,
     backend::{ErrorFields, ErrorResponse, ReadyForQuery, Severity, TransactionStatus},
-    frame::frame_message,
-    frontend::{FrontendMessage, ProtocolVersion, TargetKind},
+    frame::{RawMessage, frame_message},
+    frontend::{Bind, Describe, Execute, FrontendMessage, Parse, ProtocolVersion, Query, Sync, TargetKind},
     session::{CloseReason, OutputBuffer, SessionError, Violation, names::NameTable},
 };
 use startup::{AuthStep, Exchange};
@@ -83,6 +83,7 @@ pub enum Waiting {
 
 /// The reply the driver owes for the current command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Reply {
     /// A simple Query or FunctionCall: results, then `ready_for_query`.
     Simple {
@@ -113,6 +114,7 @@ enum Reply {
 
 /// Where a statement's results stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Results {
     /// Nothing sent for the current statement yet.
     Start,
@@ -126,7 +128,10 @@ enum Results {
     Done,
 }
 
+// `repr(u8)` here and on `Reply` and `Results`: an explicit tag byte, not
+// a niche in the payload, so each state test is one compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// Reading startup packets.
     Startup { encrypted: bool, first: bool },
@@ -340,6 +345,45 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         if self.skipping && raw.tag != b'S' {
             return Input { consumed, event: None, needed: 0 };
         }
+        // The commands of every query, decoded as their own type once their
+        // tag is known (not as a FrontendMessage matched again). Anything
+        // that does not decode takes the general path, which reports it.
+        match raw.tag {
+            Query::TAG => {
+                if let Ok(q) = Query::decode_body(raw.body) {
+                    return self.query(consumed, q.sql);
+                }
+            }
+            // By reference: moving a large message out of its `Result`
+            // copies it.
+            Parse::TAG => {
+                if let Ok(p) = &Parse::decode_body(raw.body) {
+                    return self.parse(consumed, p);
+                }
+            }
+            Bind::TAG => {
+                if let Ok(b) = &Bind::decode_body(raw.body) {
+                    return self.bind(consumed, b);
+                }
+            }
+            Describe::TAG => {
+                if let Ok(d) = Describe::decode_body(raw.body) {
+                    return self.describe(consumed, d.kind, d.name);
+                }
+            }
+            Execute::TAG => {
+                if let Ok(e) = Execute::decode_body(raw.body) {
+                    return self.execute(consumed, &e);
+                }
+            }
+            Sync::TAG if Sync::decode_body(raw.body).is_ok() => return self.sync(consumed),
+            _ => {}
+        }
+        self.read_any_command(raw, consumed)
+    }
+
+    /// Any command, decoded as a [`FrontendMessage`]; bad ones are reported.
+    fn read_any_command<'a>(&mut self, raw: RawMessage<'a>, consumed: usize) -> Input<'a> {
         // Read where it was decoded, not moved: copying a message just
         // written field by field stalls on those stores.
         let decoded = FrontendMessage::decode(raw);
@@ -357,34 +401,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             Err(e) => return self.violation(consumed, Violation::Malformed(*e)),
         };
         match message {
-            FrontendMessage::Query(q) => {
-                // A Query destroys the unnamed statement and portal.
-                self.forget_unnamed();
-                self.state =
-                    State::Replying(Reply::Simple { results: Results::Start, failed: false, function_call: false });
-                event(consumed, Event::Query { sql: q.sql })
-            }
+            FrontendMessage::Query(q) => self.query(consumed, q.sql),
             FrontendMessage::Parse(p) => self.parse(consumed, p),
             FrontendMessage::Bind(b) => self.bind(consumed, b),
             FrontendMessage::Describe(d) => self.describe(consumed, d.kind, d.name),
-            FrontendMessage::Execute(e) => match self.portals.find(e.portal) {
-                Some(slot) => {
-                    let columns = self.portals.get(slot).and_then(|p| p.columns);
-                    self.state = State::Replying(Reply::Execute {
-                        portal: slot as u16,
-                        results: Results::Rows { columns },
-                        limited: e.max_rows > 0,
-                    });
-                    event(consumed, Event::Execute { portal: PortalId(slot as u16), max_rows: e.max_rows })
-                }
-                None => self.missing_portal(consumed, e.portal),
-            },
+            FrontendMessage::Execute(e) => self.execute(consumed, e),
             FrontendMessage::Close(c) => self.close(consumed, c.kind, c.name),
-            FrontendMessage::Sync(_) => {
-                let after_error = core::mem::replace(&mut self.skipping, false);
-                self.state = State::Replying(Reply::Sync);
-                event(consumed, Event::Sync { after_error })
-            }
+            FrontendMessage::Sync(_) => self.sync(consumed),
             FrontendMessage::Flush(_) => event(consumed, Event::Flush),
             FrontendMessage::FunctionCall(call) => {
                 self.state =
@@ -401,6 +424,34 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
             }
             _ => self.violation(consumed, Violation::UnexpectedMessage { tag: raw.tag }),
         }
+    }
+
+    fn query<'a>(&mut self, consumed: usize, sql: &'a str) -> Input<'a> {
+        // A Query destroys the unnamed statement and portal.
+        self.forget_unnamed();
+        self.state = State::Replying(Reply::Simple { results: Results::Start, failed: false, function_call: false });
+        event(consumed, Event::Query { sql })
+    }
+
+    fn execute<'a>(&mut self, consumed: usize, e: &crate::frontend::Execute<'a>) -> Input<'a> {
+        match self.portals.find(e.portal) {
+            Some(slot) => {
+                let columns = self.portals.get(slot).and_then(|p| p.columns);
+                self.state = State::Replying(Reply::Execute {
+                    portal: slot as u16,
+                    results: Results::Rows { columns },
+                    limited: e.max_rows > 0,
+                });
+                event(consumed, Event::Execute { portal: PortalId(slot as u16), max_rows: e.max_rows })
+            }
+            None => self.missing_portal(consumed, e.portal),
+        }
+    }
+
+    fn sync<'a>(&mut self, consumed: usize) -> Input<'a> {
+        let after_error = core::mem::replace(&mut self.skipping, false);
+        self.state = State::Replying(Reply::Sync);
+        event(consumed, Event::Sync { after_error })
     }
 
     fn read_copy<'a>(&mut self, input: &'a [u8], reply: Reply) -> Input<'a> {

@@ -73,9 +73,12 @@ use crate::auth::{
 };
 use crate::{
     Format, Oid,
-    backend::{Authentication, BackendMessage, ErrorResponse, MAX_SECRET_KEY_LEN, Severity, TransactionStatus},
+    backend::{
+        Authentication, BackendMessage, BindComplete, CommandComplete, DataRow, ErrorResponse, MAX_SECRET_KEY_LEN,
+        ParseComplete, ReadyForQuery, RowDescription, Severity, TransactionStatus,
+    },
     copy::{CopyData, CopyDone},
-    frame::{FrameLimits, Framed, frame_message},
+    frame::{FrameLimits, Framed, RawMessage, frame_message},
     frontend::{
         Bind, CancelRequest, Close, CopyFail, Describe, Execute, Flush, FormatCodes, FunctionCall, GssEncRequest, Oids,
         Parse, PasswordMessage, ProtocolVersion, Query, SaslInitialResponse, SaslResponse, SslRequest, StartupMessage,
@@ -180,6 +183,17 @@ enum Phase {
     Ready,
     /// Over.
     Closed,
+}
+
+/// What a server message does to the request at the head of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// The request is answered: it leaves the queue.
+    Pop,
+    /// Nothing changes.
+    Keep,
+    /// It goes on at this point.
+    Progress(Progress),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -723,29 +737,38 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// input).
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<Input<'a>, SessionError> {
         const NOTHING: Input<'static> = Input { consumed: 0, event: None, needed: 0 };
-        // Ready first: the one phase of every query, with requests queued.
-        match self.phase {
-            Phase::Ready => {
-                if let Some(event) = self.skipped_request() {
-                    return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
+        // Ready first, tested alone (a compare, not a jump table): the one
+        // phase of every query. The request at the head is read once, for the
+        // skip test and for the answer.
+        let head = if self.phase == Phase::Ready {
+            let head = self.queue.head().copied();
+            if let Some(event) = self.skipped_request(head) {
+                return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
+            }
+            head
+        } else {
+            match self.phase {
+                Phase::Closed => return Err(SessionError::Closed),
+                Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
+                Phase::Initial => {
+                    return match input.first() {
+                        None => Ok(NOTHING),
+                        Some(&b) => self.unexpected(b),
+                    };
                 }
+                Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
+                Phase::Authenticating | Phase::Establishing | Phase::Ready => None,
             }
-            Phase::Closed => return Err(SessionError::Closed),
-            Phase::AwaitTls | Phase::AwaitGss => return self.encryption_answer(input),
-            Phase::Initial => {
-                return match input.first() {
-                    None => Ok(NOTHING),
-                    Some(&b) => self.unexpected(b),
-                };
-            }
-            Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
-            Phase::Authenticating | Phase::Establishing => {}
-        }
+        };
         let (raw, consumed) = match frame_message(input, &self.config.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
             Ok(Framed::Incomplete { needed }) => return Ok(Input { consumed: 0, event: None, needed }),
             Err(e) => return self.violation(SessionError::Decode(e)),
         };
+        if self.phase == Phase::Ready {
+            // Built in place: returned as is, the result is not copied either.
+            return self.on_message(raw, consumed, head);
+        }
         // Read where it was decoded, not moved: copying a message just
         // written field by field stalls on those stores.
         let decoded = BackendMessage::decode_validated(raw);
@@ -755,18 +778,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         };
         let event = match self.phase {
             Phase::Authenticating => self.on_auth_message(*msg, raw.tag)?,
-            Phase::Establishing => self.on_establishing_message(*msg, raw.tag)?,
-            // Built in place: returned as is, the result is not copied either.
-            _ => return self.on_message(msg, raw.tag, consumed),
+            _ => self.on_establishing_message(*msg, raw.tag)?,
         };
         Ok(Input { consumed, event, needed: 0 })
     }
 
     /// The next request the server skips, reported without reading input.
-    fn skipped_request(&mut self) -> Option<Event<'static>> {
-        let head = self.queue.head()?;
-        let skip = (head.ignored && head.progress == Progress::Start)
-            || (self.skipping && head.kind != Kind::Sync && head.progress == Progress::Start);
+    fn skipped_request(&mut self, head: Option<Entry>) -> Option<Event<'static>> {
+        let head = head?;
+        // Not started first: mid-answer, the usual case, decides at once.
+        let skip = head.progress == Progress::Start && (head.ignored || (self.skipping && head.kind != Kind::Sync));
         if !skip {
             return None;
         }
@@ -1008,13 +1029,134 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         Ok(Some(Event::Error { request, error }))
     }
 
+    /// A message after startup. The hot ones are told apart by their type
+    /// byte and decoded as that type alone; the rest go through
+    /// [`on_other_message`](Self::on_other_message). Each (request, progress,
+    /// message) transition lives in one of the two.
     fn on_message<'a>(
         &mut self,
-        msg: &BackendMessage<'a>,
-        tag: u8,
+        raw: RawMessage<'a>,
         consumed: usize,
+        head: Option<Entry>,
     ) -> Result<Input<'a>, SessionError> {
-        let msg = *msg;
+        let tag = raw.tag;
+        // Decoded before the state is checked: a malformed message is a
+        // decode error whether it was expected or not.
+        let (event, next) = match tag {
+            DataRow::TAG => {
+                let row = self.decoded(DataRow::decode_body(raw.body).and_then(DataRow::checked))?;
+                match head {
+                    Some(
+                        h @ (Entry { kind: Kind::Query, progress: Progress::Rows, .. }
+                        | Entry { kind: Kind::Execute, progress: Progress::Start, .. }),
+                    ) => (Event::DataRow { request: RequestId(h.id), row }, Next::Keep),
+                    _ => return self.unexpected(tag),
+                }
+            }
+            CommandComplete::TAG => {
+                let complete = self.decoded(CommandComplete::decode_body(raw.body))?;
+                let (request, next) = match head {
+                    Some(Entry {
+                        id,
+                        kind: Kind::Query,
+                        progress: Progress::Start | Progress::Rows | Progress::AfterCopy,
+                        ..
+                    }) => (id, Next::Progress(Progress::Start)),
+                    Some(Entry {
+                        id, kind: Kind::Execute, progress: Progress::Start | Progress::AfterCopy, ..
+                    }) => (id, Next::Pop),
+                    _ => return self.unexpected(tag),
+                };
+                (Event::CommandComplete { request: RequestId(request), complete }, next)
+            }
+            ReadyForQuery::TAG => {
+                let z = self.decoded(ReadyForQuery::decode_body(raw.body))?;
+                let Some(h) = head.filter(|h| {
+                    h.kind.ends_with_ready()
+                        && matches!(h.progress, Progress::Start | Progress::Failed | Progress::Done)
+                        && !(h.kind == Kind::FunctionCall && h.progress == Progress::Start)
+                }) else {
+                    return self.unexpected(tag);
+                };
+                self.status = Some(z.status);
+                if h.kind == Kind::Sync {
+                    self.skipping = false;
+                }
+                (Event::Ready { request: Some(RequestId(h.id)), status: z.status }, Next::Pop)
+            }
+            RowDescription::TAG => {
+                let description =
+                    self.decoded(RowDescription::decode_body(raw.body).and_then(RowDescription::checked))?;
+                let (request, next) = match head {
+                    Some(Entry { id, kind: Kind::Describe(k), progress: p, .. })
+                        if p == Progress::GotParams || (k == TargetKind::Portal && p == Progress::Start) =>
+                    {
+                        (id, Next::Pop)
+                    }
+                    Some(Entry { id, kind: Kind::Query, progress: Progress::Start, .. }) => {
+                        (id, Next::Progress(Progress::Rows))
+                    }
+                    _ => return self.unexpected(tag),
+                };
+                (Event::RowDescription { request: RequestId(request), description }, next)
+            }
+            ParseComplete::TAG => {
+                self.decoded(ParseComplete::decode_body(raw.body))?;
+                match head {
+                    Some(Entry { id, kind: Kind::Parse, progress: Progress::Start, .. }) => {
+                        (Event::ParseComplete { request: RequestId(id) }, Next::Pop)
+                    }
+                    _ => return self.unexpected(tag),
+                }
+            }
+            BindComplete::TAG => {
+                self.decoded(BindComplete::decode_body(raw.body))?;
+                match head {
+                    Some(Entry { id, kind: Kind::Bind, progress: Progress::Start, .. }) => {
+                        (Event::BindComplete { request: RequestId(id) }, Next::Pop)
+                    }
+                    _ => return self.unexpected(tag),
+                }
+            }
+            _ => return self.on_other_message(raw, consumed),
+        };
+        self.advance(next);
+        Ok(Input { consumed, event: Some(event), needed: 0 })
+    }
+
+    /// A decoded message, or the session closed for a malformed one.
+    fn decoded<T>(&mut self, decoded: Result<T, crate::DecodeError>) -> Result<T, SessionError> {
+        match decoded {
+            Ok(m) => Ok(m),
+            Err(e) => self.violation(SessionError::Decode(e)),
+        }
+    }
+
+    /// Moves the request at the head on.
+    fn advance(&mut self, next: Next) {
+        match next {
+            Next::Pop => {
+                let _ = self.queue.pop();
+            }
+            Next::Keep => {}
+            Next::Progress(p) => {
+                if let Some(h) = self.queue.head_mut() {
+                    h.progress = p;
+                }
+            }
+        }
+    }
+
+    /// The messages [`on_message`](Self::on_message) does not take itself.
+    fn on_other_message<'a>(&mut self, raw: RawMessage<'a>, consumed: usize) -> Result<Input<'a>, SessionError> {
+        let tag = raw.tag;
+        // Read where it was decoded, not moved: copying a message just
+        // written field by field stalls on those stores.
+        let decoded = BackendMessage::decode_validated(raw);
+        let msg = match &decoded {
+            Ok(m) => *m,
+            Err(e) => return self.violation(SessionError::Decode(*e)),
+        };
         let input = |event| Ok(Input { consumed, event: Some(event), needed: 0 });
         match msg {
             BackendMessage::NoticeResponse(n) => return input(Event::Notice(n)),
@@ -1030,80 +1172,44 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         };
         let request = RequestId(head.id);
         let progress = head.progress;
-        // What the head becomes: `None` = done (pop), `Some(p)` = continue.
         let (event, next) = match (head.kind, progress, msg) {
-            (_, _, BackendMessage::ReadyForQuery(z))
-                if head.kind.ends_with_ready()
-                    && matches!(progress, Progress::Start | Progress::Failed | Progress::Done)
-                    && !(head.kind == Kind::FunctionCall && progress == Progress::Start) =>
-            {
-                self.status = Some(z.status);
-                if head.kind == Kind::Sync {
-                    self.skipping = false;
-                }
-                (Event::Ready { request: Some(request), status: z.status }, None)
-            }
-            (Kind::Parse, Progress::Start, BackendMessage::ParseComplete(_)) => {
-                (Event::ParseComplete { request }, None)
-            }
-            (Kind::Bind, Progress::Start, BackendMessage::BindComplete(_)) => (Event::BindComplete { request }, None),
             (Kind::Close, Progress::Start, BackendMessage::CloseComplete(_)) => {
-                (Event::CloseComplete { request }, None)
+                (Event::CloseComplete { request }, Next::Pop)
             }
             (Kind::Describe(TargetKind::Statement), Progress::Start, BackendMessage::ParameterDescription(d)) => {
-                (Event::ParameterDescription { request, description: d }, Some(Progress::GotParams))
-            }
-            (Kind::Describe(k), p, BackendMessage::RowDescription(d))
-                if p == Progress::GotParams || (k == TargetKind::Portal && p == Progress::Start) =>
-            {
-                (Event::RowDescription { request, description: d }, None)
+                (Event::ParameterDescription { request, description: d }, Next::Progress(Progress::GotParams))
             }
             (Kind::Describe(k), p, BackendMessage::NoData(_))
                 if p == Progress::GotParams || (k == TargetKind::Portal && p == Progress::Start) =>
             {
-                (Event::NoData { request }, None)
-            }
-            (Kind::Query, Progress::Start, BackendMessage::RowDescription(d)) => {
-                (Event::RowDescription { request, description: d }, Some(Progress::Rows))
-            }
-            (Kind::Query, Progress::Rows, BackendMessage::DataRow(row))
-            | (Kind::Execute, Progress::Start, BackendMessage::DataRow(row)) => {
-                (Event::DataRow { request, row }, Some(progress))
-            }
-            (
-                Kind::Query,
-                Progress::Start | Progress::Rows | Progress::AfterCopy,
-                BackendMessage::CommandComplete(c),
-            ) => (Event::CommandComplete { request, complete: c }, Some(Progress::Start)),
-            (Kind::Execute, Progress::Start | Progress::AfterCopy, BackendMessage::CommandComplete(c)) => {
-                (Event::CommandComplete { request, complete: c }, None)
+                (Event::NoData { request }, Next::Pop)
             }
             (Kind::Query, Progress::Start, BackendMessage::EmptyQueryResponse(_)) => {
-                (Event::EmptyQuery { request }, Some(Progress::Start))
+                (Event::EmptyQuery { request }, Next::Progress(Progress::Start))
             }
             (Kind::Execute, Progress::Start, BackendMessage::EmptyQueryResponse(_)) => {
-                (Event::EmptyQuery { request }, None)
+                (Event::EmptyQuery { request }, Next::Pop)
             }
             (Kind::Execute, Progress::Start, BackendMessage::PortalSuspended(_)) => {
-                (Event::PortalSuspended { request }, None)
+                (Event::PortalSuspended { request }, Next::Pop)
             }
             (Kind::Query | Kind::Execute, Progress::Start, BackendMessage::CopyInResponse(response)) => {
                 self.queue.ignore_queued_syncs();
-                (Event::CopyIn { request, response }, Some(Progress::CopyIn))
+                (Event::CopyIn { request, response }, Next::Progress(Progress::CopyIn))
             }
             (Kind::Query | Kind::Execute, Progress::Start, BackendMessage::CopyOutResponse(response)) => {
-                (Event::CopyOut { request, response }, Some(Progress::CopyOut))
+                (Event::CopyOut { request, response }, Next::Progress(Progress::CopyOut))
             }
             (Kind::Query | Kind::Execute, Progress::Start, BackendMessage::CopyBothResponse(response)) => {
                 self.queue.ignore_queued_syncs();
                 let both = Progress::CopyBoth { server_done: false, client_done: false };
-                (Event::CopyBoth { request, response }, Some(both))
+                (Event::CopyBoth { request, response }, Next::Progress(both))
             }
             (_, Progress::CopyOut | Progress::CopyBoth { server_done: false, .. }, BackendMessage::CopyData(d)) => {
-                (Event::CopyData { request, data: d.data }, Some(progress))
+                (Event::CopyData { request, data: d.data }, Next::Keep)
             }
             (_, Progress::CopyOut, BackendMessage::CopyDone(_)) => {
-                (Event::CopyDone { request }, Some(Progress::AfterCopy))
+                (Event::CopyDone { request }, Next::Progress(Progress::AfterCopy))
             }
             (_, Progress::CopyBoth { server_done: false, client_done }, BackendMessage::CopyDone(_)) => {
                 let next = if client_done {
@@ -1111,23 +1217,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                 } else {
                     Progress::CopyBoth { server_done: true, client_done }
                 };
-                (Event::CopyDone { request }, Some(next))
+                (Event::CopyDone { request }, Next::Progress(next))
             }
             (Kind::FunctionCall, Progress::Start, BackendMessage::FunctionCallResponse(r)) => {
-                (Event::FunctionResult { request, result: r.result }, Some(Progress::Done))
+                (Event::FunctionResult { request, result: r.result }, Next::Progress(Progress::Done))
             }
             _ => return self.unexpected(tag),
         };
-        match next {
-            None => {
-                let _ = self.queue.pop();
-            }
-            Some(p) => {
-                if let Some(h) = self.queue.head_mut() {
-                    h.progress = p;
-                }
-            }
-        }
+        self.advance(next);
         input(event)
     }
 }

@@ -3,7 +3,9 @@
 use crate::frontend::TargetKind;
 
 /// What a queued request is.
+// An explicit tag byte (no niche in the payload): each test is one compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(super) enum Kind {
     Parse,
     Bind,
@@ -24,6 +26,7 @@ impl Kind {
 
 /// How far the answer to the request at the head has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(super) enum Progress {
     /// Nothing yet (or, in a simple Query, between statements).
     Start,
