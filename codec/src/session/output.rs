@@ -99,7 +99,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
     pub fn push<M: Encode + ?Sized>(&mut self, message: &M) -> Result<(), PushError> {
         let len = message.encoded_len()?;
         let free = self.free_space(len)?;
-        let mut sink = SliceSink::new(free);
+        // Exactly the message's room, as `Encode::encode` gives its sink:
+        // the writes' bounds checks then fold better.
+        let mut sink = SliceSink::new(free.get_mut(..len).unwrap_or_default());
         crate::write::write_framed(message, &mut sink, len)?;
         debug_assert_eq!(sink.position(), len);
         self.end += len;
