@@ -306,6 +306,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
     /// [`handle_input`](Self::handle_input) with input to read.
     #[inline(never)]
     fn read_input<'a>(&mut self, input: &'a [u8]) -> Input<'a> {
+        // Commands first, alone (a compare, not a jump table): the usual state.
+        if matches!(self.state, State::Commands) {
+            return self.read_command(input);
+        }
         match self.state {
             State::Startup { encrypted, first } => self.read_startup(input, encrypted, first),
             State::Authenticating(exchange) => self.read_auth(input, exchange),
