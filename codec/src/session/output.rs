@@ -64,22 +64,30 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
     }
 
     /// Space that can be written after reclaiming what was transmitted.
+    #[inline]
     fn free_space(&mut self, needed: usize) -> Result<&mut [u8], OutputFull> {
-        if self.capacity() - self.end < needed && self.start > 0 {
-            self.reclaim();
+        // The usual case first, in one test: room after what is pending.
+        let end = self.end;
+        if self.storage.as_ref().len().checked_sub(end).is_some_and(|room| room >= needed) {
+            return Ok(self.storage.as_mut().get_mut(end..).unwrap_or_default());
+        }
+        self.reclaimed_space(needed)
+    }
+
+    /// [`free_space`](Self::free_space) when what is pending must move to
+    /// the front first (or the message does not fit). Rare, and out of
+    /// line: every message written would otherwise save registers around
+    /// this call.
+    #[cold]
+    #[inline(never)]
+    fn reclaimed_space(&mut self, needed: usize) -> Result<&mut [u8], OutputFull> {
+        if self.start > 0 {
+            self.storage.as_mut().copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
         let free = self.storage.as_mut().get_mut(self.end..).unwrap_or_default();
         if free.len() < needed { Err(OutputFull { needed }) } else { Ok(free) }
-    }
-
-    /// Moves the pending bytes to the front. Rare, and out of line: every
-    /// message written would otherwise save registers around its call.
-    #[cold]
-    #[inline(never)]
-    fn reclaim(&mut self) {
-        self.storage.as_mut().copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.start = 0;
     }
 
     /// Whether `needed` bytes fit now (reclaiming transmitted space).
@@ -91,7 +99,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
     pub fn push<M: Encode + ?Sized>(&mut self, message: &M) -> Result<(), PushError> {
         let len = message.encoded_len()?;
         let free = self.free_space(len)?;
-        let mut sink = SliceSink::new(free);
+        // Exactly the message's room, as `Encode::encode` gives its sink:
+        // the writes' bounds checks then fold better.
+        let mut sink = SliceSink::new(free.get_mut(..len).unwrap_or_default());
         crate::write::write_framed(message, &mut sink, len)?;
         debug_assert_eq!(sink.position(), len);
         self.end += len;

@@ -295,6 +295,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
     /// drop `consumed` of them. Bad input never panics: it ends the session with
     /// a FATAL error queued (or, for errors PostgreSQL survives, an ERROR).
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Input<'a> {
+        // Nothing to read between commands (a driver's last call after a
+        // batch): answered without setting up the large body's frame.
+        if input.is_empty() && matches!(self.state, State::Commands) {
+            return Input { consumed: 0, event: None, needed: 5 };
+        }
+        self.read_input(input)
+    }
+
+    /// [`handle_input`](Self::handle_input) with input to read.
+    #[inline(never)]
+    fn read_input<'a>(&mut self, input: &'a [u8]) -> Input<'a> {
+        // Commands first, alone (a compare, not a jump table): the usual state.
+        if matches!(self.state, State::Commands) {
+            return self.read_command(input);
+        }
         match self.state {
             State::Startup { encrypted, first } => self.read_startup(input, encrypted, first),
             State::Authenticating(exchange) => self.read_auth(input, exchange),

@@ -422,6 +422,9 @@ fn copy_in_and_out() {
 #[test]
 fn one_byte_at_a_time() {
     let mut h = Harness::logged_in();
+    // Nothing at all between commands: a whole header is wanted.
+    assert_eq!(h.backend.handle_input(&[]), Input { consumed: 0, event: None, needed: 5 });
+    assert_eq!(h.backend.handle_input(b"Q"), Input { consumed: 0, event: None, needed: 4 });
     let mut all = Vec::new();
     let q = Query { sql: "SELECT 1" };
     let mut buf = vec![0; q.encoded_len().unwrap()];

@@ -738,14 +738,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<Input<'a>, SessionError> {
         const NOTHING: Input<'static> = Input { consumed: 0, event: None, needed: 0 };
         // Ready first, tested alone (a compare, not a jump table): the one
-        // phase of every query. The request at the head is read once, for the
-        // skip test and for the answer.
-        let head = if self.phase == Phase::Ready {
-            let head = self.queue.head().copied();
-            if let Some(event) = self.skipped_request(head) {
+        // phase of every query. The request at the head is read again after
+        // decoding, not kept in registers across the decoder's calls.
+        if self.phase == Phase::Ready {
+            if let Some(event) = self.skipped_request() {
                 return Ok(Input { consumed: 0, event: Some(event), needed: 0 });
             }
-            head
         } else {
             match self.phase {
                 Phase::Closed => return Err(SessionError::Closed),
@@ -757,9 +755,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
                     };
                 }
                 Phase::Authenticating if self.awaiting_password() => return Ok(NOTHING),
-                Phase::Authenticating | Phase::Establishing | Phase::Ready => None,
+                Phase::Authenticating | Phase::Establishing | Phase::Ready => {}
             }
-        };
+        }
         let (raw, consumed) = match frame_message(input, &self.config.limits) {
             Ok(Framed::Complete { item, consumed }) => (item, consumed),
             Ok(Framed::Incomplete { needed }) => return Ok(Input { consumed: 0, event: None, needed }),
@@ -767,7 +765,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
         };
         if self.phase == Phase::Ready {
             // Built in place: returned as is, the result is not copied either.
-            return self.on_message(raw, consumed, head);
+            return self.on_message(raw, consumed);
         }
         // Read where it was decoded, not moved: copying a message just
         // written field by field stalls on those stores.
@@ -784,8 +782,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     }
 
     /// The next request the server skips, reported without reading input.
-    fn skipped_request(&mut self, head: Option<Entry>) -> Option<Event<'static>> {
-        let head = head?;
+    fn skipped_request(&mut self) -> Option<Event<'static>> {
+        let head = self.queue.head()?;
         // Not started first: mid-answer, the usual case, decides at once.
         let skip = head.progress == Progress::Start && (head.ignored || (self.skipping && head.kind != Kind::Sync));
         if !skip {
@@ -1033,19 +1031,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
     /// byte and decoded as that type alone; the rest go through
     /// [`on_other_message`](Self::on_other_message). Each (request, progress,
     /// message) transition lives in one of the two.
-    fn on_message<'a>(
-        &mut self,
-        raw: RawMessage<'a>,
-        consumed: usize,
-        head: Option<Entry>,
-    ) -> Result<Input<'a>, SessionError> {
+    fn on_message<'a>(&mut self, raw: RawMessage<'a>, consumed: usize) -> Result<Input<'a>, SessionError> {
         let tag = raw.tag;
         // Decoded before the state is checked: a malformed message is a
         // decode error whether it was expected or not.
         let (event, next) = match tag {
             DataRow::TAG => {
                 let row = self.decoded(DataRow::decode_body(raw.body).and_then(DataRow::checked))?;
-                match head {
+                match self.queue.head().copied() {
                     Some(
                         h @ (Entry { kind: Kind::Query, progress: Progress::Rows, .. }
                         | Entry { kind: Kind::Execute, progress: Progress::Start, .. }),
@@ -1055,7 +1048,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             }
             CommandComplete::TAG => {
                 let complete = self.decoded(CommandComplete::decode_body(raw.body))?;
-                let (request, next) = match head {
+                let (request, next) = match self.queue.head().copied() {
                     Some(Entry {
                         id,
                         kind: Kind::Query,
@@ -1071,7 +1064,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             }
             ReadyForQuery::TAG => {
                 let z = self.decoded(ReadyForQuery::decode_body(raw.body))?;
-                let Some(h) = head.filter(|h| {
+                let Some(h) = self.queue.head().copied().filter(|h| {
                     h.kind.ends_with_ready()
                         && matches!(h.progress, Progress::Start | Progress::Failed | Progress::Done)
                         && !(h.kind == Kind::FunctionCall && h.progress == Progress::Start)
@@ -1087,7 +1080,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             RowDescription::TAG => {
                 let description =
                     self.decoded(RowDescription::decode_body(raw.body).and_then(RowDescription::checked))?;
-                let (request, next) = match head {
+                let (request, next) = match self.queue.head().copied() {
                     Some(Entry { id, kind: Kind::Describe(k), progress: p, .. })
                         if p == Progress::GotParams || (k == TargetKind::Portal && p == Progress::Start) =>
                     {
@@ -1102,7 +1095,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             }
             ParseComplete::TAG => {
                 self.decoded(ParseComplete::decode_body(raw.body))?;
-                match head {
+                match self.queue.head().copied() {
                     Some(Entry { id, kind: Kind::Parse, progress: Progress::Start, .. }) => {
                         (Event::ParseComplete { request: RequestId(id) }, Next::Pop)
                     }
@@ -1111,7 +1104,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const Q: usize> Frontend<B, Q> {
             }
             BindComplete::TAG => {
                 self.decoded(BindComplete::decode_body(raw.body))?;
-                match head {
+                match self.queue.head().copied() {
                     Some(Entry { id, kind: Kind::Bind, progress: Progress::Start, .. }) => {
                         (Event::BindComplete { request: RequestId(id) }, Next::Pop)
                     }
