@@ -115,6 +115,9 @@ pub const fn is_direct_tls(first_bytes: &[u8]) -> bool {
     matches!(first_bytes.first(), Some(&TLS_HANDSHAKE_RECORD))
 }
 
+/// A tagged message's header: the type byte and the `i32` length.
+pub(crate) const MESSAGE_HEADER_LEN: usize = 5;
+
 /// Frames one tagged message (`type byte, i32 length, body`) from the front of `buf`.
 ///
 /// ```
@@ -132,10 +135,10 @@ pub const fn is_direct_tls(first_bytes: &[u8]) -> bool {
 #[inline]
 pub fn frame_message<'a>(buf: &'a [u8], limits: &FrameLimits) -> Result<Framed<RawMessage<'a>>, DecodeError> {
     let Some((&tag, rest)) = buf.split_first() else {
-        return Ok(Framed::Incomplete { needed: 5 });
+        return Ok(Framed::Incomplete { needed: MESSAGE_HEADER_LEN });
     };
     let Some((len, _)) = rest.split_first_chunk::<4>() else {
-        return Ok(Framed::Incomplete { needed: 5 - buf.len() });
+        return Ok(Framed::Incomplete { needed: MESSAGE_HEADER_LEN - buf.len() });
     };
     let length = i32::from_be_bytes(*len);
     if length < 4 {
@@ -146,7 +149,7 @@ pub fn frame_message<'a>(buf: &'a [u8], limits: &FrameLimits) -> Result<Framed<R
         return Err(DecodeError::MessageTooLarge { length, limit: limits.max_message_len });
     }
     let total = length + 1;
-    match buf.get(5..total) {
+    match buf.get(MESSAGE_HEADER_LEN..total) {
         Some(body) => Ok(Framed::Complete { item: RawMessage { tag, body }, consumed: total }),
         None => Ok(Framed::Incomplete { needed: total - buf.len() }),
     }

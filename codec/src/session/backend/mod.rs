@@ -54,7 +54,7 @@ pub use startup::{AuthMethod, BackendKey, ServerParameters};
 use crate::{
     DecodeError, Encode, FrameLimits, Framed, SqlState,
     backend::{ErrorFields, ErrorResponse, ReadyForQuery, Severity, TransactionStatus},
-    frame::{RawMessage, frame_message},
+    frame::{MESSAGE_HEADER_LEN, RawMessage, frame_message},
     frontend::{Bind, Describe, Execute, FrontendMessage, Parse, ProtocolVersion, Query, Sync, TargetKind},
     session::{CloseReason, OutputBuffer, SessionError, Violation, names::NameTable},
 };
@@ -298,7 +298,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         // Nothing to read between commands (a driver's last call after a
         // batch): answered without setting up the large body's frame.
         if input.is_empty() && matches!(self.state, State::Commands) {
-            return Input { consumed: 0, event: None, needed: 5 };
+            return Input { consumed: 0, event: None, needed: MESSAGE_HEADER_LEN };
         }
         self.read_input(input)
     }
