@@ -266,13 +266,22 @@ pub trait Encode {
 #[inline]
 pub(crate) fn encode_into<M: Encode + ?Sized>(message: &M, out: &mut [u8]) -> Result<usize, EncodeError> {
     let total = message.encoded_len()?;
+    write_sized(message, out, total)?;
+    Ok(total)
+}
+
+/// Writes `message`, whose size `total` came from [`Encode::encoded_len`],
+/// into the front of `out`, through a sink over exactly its room (the
+/// writes' bounds checks then fold). `out` is untouched if it is too short.
+#[inline]
+pub(crate) fn write_sized<M: Encode + ?Sized>(message: &M, out: &mut [u8], total: usize) -> Result<(), EncodeError> {
     let Some(dst) = out.get_mut(..total) else {
         return Err(EncodeError::BufferTooSmall { required: total });
     };
     let mut sink = SliceSink::new(dst);
     write_framed(message, &mut sink, total)?;
     debug_assert!(!sink.overflowed() && sink.position() == total);
-    Ok(total)
+    Ok(())
 }
 
 /// Writes `message` (type byte, length, body) whose size `total` the caller

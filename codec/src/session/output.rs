@@ -1,9 +1,6 @@
 //! The outgoing byte queue every state machine writes its messages into.
 
-use crate::{
-    error::EncodeError,
-    write::{Encode, SliceSink},
-};
+use crate::{error::EncodeError, write::Encode};
 
 /// Bytes waiting to be transmitted, in caller-chosen storage: `[u8; N]`,
 /// `Vec<u8>`, `Box<[u8]>`, `&'static mut [u8]`…
@@ -98,12 +95,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
     /// Appends one whole message.
     pub fn push<M: Encode + ?Sized>(&mut self, message: &M) -> Result<(), PushError> {
         let len = message.encoded_len()?;
-        let free = self.free_space(len)?;
-        // Exactly the message's room, as `Encode::encode` gives its sink:
-        // the writes' bounds checks then fold better.
-        let mut sink = SliceSink::new(free.get_mut(..len).unwrap_or_default());
-        crate::write::write_framed(message, &mut sink, len)?;
-        debug_assert_eq!(sink.position(), len);
+        crate::write::write_sized(message, self.free_space(len)?, len)?;
         self.end += len;
         Ok(())
     }
