@@ -63,6 +63,12 @@ macro_rules! backend_messages {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[non_exhaustive]
+        // A whole-word tag: every variant's fields start at offset 8, so a
+        // move copies whole words. With a one-byte tag, moving a message
+        // copied bytes 1..8 as two overlapping 4-byte moves, and reading
+        // them back stalled on store forwarding: a `BackendMessage::parse`
+        // loop ran 19 % faster with this (BENCHMARKS.md, Session machines).
+        #[repr(u64)]
         pub enum BackendMessage<'a> {
             $($(#[$doc])* $variant($ty $(<$lt>)?),)*
         }
