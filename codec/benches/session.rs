@@ -1,9 +1,11 @@
 //! What the state machines cost on top of the codec: `SELECT 1` round trips
 //! (simple, and extended with Parse/Bind/Describe/Execute/Sync) with the
 //! Frontend driving the Backend in memory, next to the bare codec encoding
-//! and decoding the same messages (their fields known at compile time, and
-//! known only at run time as the machines get them). After Criterion it
-//! prints each machines / bare ratio from the best of 200 batches.
+//! and decoding the same messages: their fields known at compile time, or
+//! known only at run time as the machines get them; the server's answers
+//! decoded lazily, or checked whole on receipt as the Frontend checks them.
+//! After Criterion it prints each machines / bare ratio from the best of 200
+//! batches.
 //!
 //! `cargo bench -p postwire-codec --all-features --bench session`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -18,6 +20,7 @@ use postwire_codec::backend::{
     BackendMessage, BindComplete, CommandComplete, DataRow, FieldDescription, ParseComplete, ReadyForQuery,
     RowDescription, TransactionStatus,
 };
+use postwire_codec::frame::frame_message;
 use postwire_codec::frontend::{
     Bind, Describe, Execute, FormatCodes, FrontendMessage, Oids, Parse, Query, StartupParams, Sync, TargetKind, Values,
 };
@@ -48,9 +51,10 @@ impl Pair {
 
     /// Feeds the client's bytes to the server and answers every event.
     fn server_turn(&mut self, rng: &mut StdRng) {
+        let input = self.frontend.pending_output();
         let mut at = 0;
         loop {
-            let step = self.backend.handle_input(&self.frontend.pending_output()[at..]);
+            let step = self.backend.handle_input(&input[at..]);
             at += step.consumed;
             let b = &mut self.backend;
             match step.event {
@@ -82,9 +86,10 @@ impl Pair {
 
     /// Reads the server's answers until ReadyForQuery; returns the rows seen.
     fn client_turn(&mut self) -> usize {
+        let input = self.backend.pending_output();
         let (mut at, mut rows) = (0, 0);
-        while at < self.backend.pending_output().len() {
-            let step = self.frontend.handle_input(&self.backend.pending_output()[at..]).unwrap();
+        while at < input.len() {
+            let step = self.frontend.handle_input(&input[at..]).unwrap();
             at += step.consumed;
             match step.event {
                 Some(Event::DataRow { .. }) => rows += 1,
@@ -151,25 +156,40 @@ fn extended_machines(w: &mut World) {
 }
 
 fn simple_bare_folded(w: &mut World) {
-    black_box(simple_bare(&INPUTS, &mut w.wire, &w.limits));
+    black_box(simple_bare::<LAZY>(&INPUTS, &mut w.wire, &w.limits));
 }
 
 fn simple_bare_opaque(w: &mut World) {
-    black_box(simple_bare(black_box(&INPUTS), &mut w.wire, &w.limits));
+    black_box(simple_bare::<LAZY>(black_box(&INPUTS), &mut w.wire, &w.limits));
+}
+
+fn simple_bare_checked(w: &mut World) {
+    black_box(simple_bare::<CHECKED>(black_box(&INPUTS), &mut w.wire, &w.limits));
 }
 
 fn extended_bare_folded(w: &mut World) {
-    black_box(extended_bare(&INPUTS, &mut w.wire, &w.limits));
+    black_box(extended_bare::<LAZY>(&INPUTS, &mut w.wire, &w.limits));
 }
 
 fn extended_bare_opaque(w: &mut World) {
-    black_box(extended_bare(black_box(&INPUTS), &mut w.wire, &w.limits));
+    black_box(extended_bare::<LAZY>(black_box(&INPUTS), &mut w.wire, &w.limits));
 }
+
+fn extended_bare_checked(w: &mut World) {
+    black_box(extended_bare::<CHECKED>(black_box(&INPUTS), &mut w.wire, &w.limits));
+}
+
+/// How the bare side decodes the server's answers: `BackendMessage::parse`
+/// (rows and descriptions checked only when read), or framed and then
+/// `BackendMessage::decode_validated`, every field checked on receipt as the
+/// Frontend does.
+const LAZY: bool = false;
+const CHECKED: bool = true;
 
 /// The simple round trip's messages with the bare codec: encode each, frame
 /// and decode each on the other side.
 #[inline(always)]
-fn simple_bare(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> usize {
+fn simple_bare<const CHECK: bool>(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> usize {
     let mut n = Query { sql: input.sql }.encode(wire).unwrap();
     let Ok(Framed::Complete { item: FrontendMessage::Query(q), .. }) = FrontendMessage::parse(&wire[..n], limits)
     else {
@@ -178,11 +198,11 @@ fn simple_bare(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> usi
     black_box(q.sql);
     n = RowDescription::new(input.columns).encode(wire).unwrap();
     n += backend_results(input, &mut wire[n..]);
-    decode_all_backend(&wire[..n], limits)
+    decode_all_backend::<CHECK>(&wire[..n], limits)
 }
 
 #[inline(always)]
-fn extended_bare(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> usize {
+fn extended_bare<const CHECK: bool>(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> usize {
     let mut n = Parse { statement: input.name, query: input.sql, param_types: Oids::from_slice(input.oids) }
         .encode(wire)
         .unwrap();
@@ -203,7 +223,7 @@ fn extended_bare(input: &Inputs<'_>, wire: &mut [u8], limits: &FrameLimits) -> u
     n += BindComplete.encode(&mut wire[n..]).unwrap();
     n += RowDescription::new(input.columns).encode(&mut wire[n..]).unwrap();
     n += backend_results(input, &mut wire[n..]);
-    decode_all_backend(&wire[..n], limits)
+    decode_all_backend::<CHECK>(&wire[..n], limits)
 }
 
 /// DataRow, CommandComplete and ReadyForQuery, encoded.
@@ -217,9 +237,11 @@ fn backend_results(input: &Inputs<'_>, wire: &mut [u8]) -> usize {
 const SIMPLE_MACHINES: &str = "simple: Frontend + Backend machines";
 const SIMPLE_FOLDED: &str = "simple: bare codec, inputs known at compile time";
 const SIMPLE_OPAQUE: &str = "simple: bare codec, inputs known at run time";
+const SIMPLE_CHECKED: &str = "simple: bare codec, inputs known at run time, answers checked on receipt";
 const EXTENDED_MACHINES: &str = "extended: Frontend + Backend machines";
 const EXTENDED_FOLDED: &str = "extended: bare codec, inputs known at compile time";
 const EXTENDED_OPAQUE: &str = "extended: bare codec, inputs known at run time";
+const EXTENDED_CHECKED: &str = "extended: bare codec, inputs known at run time, answers checked on receipt";
 
 /// Round trips per timed batch in the ratio loop.
 const BATCH: usize = 2_000;
@@ -241,31 +263,40 @@ fn machines(c: &mut Criterion) {
     group.bench_function(SIMPLE_MACHINES, |b| b.iter(|| simple_machines(&mut w)));
     group.bench_function(SIMPLE_FOLDED, |b| b.iter(|| simple_bare_folded(&mut w)));
     group.bench_function(SIMPLE_OPAQUE, |b| b.iter(|| simple_bare_opaque(&mut w)));
+    group.bench_function(SIMPLE_CHECKED, |b| b.iter(|| simple_bare_checked(&mut w)));
     group.bench_function(EXTENDED_MACHINES, |b| b.iter(|| extended_machines(&mut w)));
     group.bench_function(EXTENDED_FOLDED, |b| b.iter(|| extended_bare_folded(&mut w)));
     group.bench_function(EXTENDED_OPAQUE, |b| b.iter(|| extended_bare_opaque(&mut w)));
+    group.bench_function(EXTENDED_CHECKED, |b| b.iter(|| extended_bare_checked(&mut w)));
     group.finish();
 
     // The goal is a ratio: each contender's best batch, taken in turns so
     // that load from elsewhere hits them alike.
-    let mut best = [Duration::MAX; 6];
+    let mut best = [Duration::MAX; 8];
     for _ in 0..200 {
         let times = [
             time_batch(simple_machines, &mut w),
             time_batch(simple_bare_folded, &mut w),
             time_batch(simple_bare_opaque, &mut w),
+            time_batch(simple_bare_checked, &mut w),
             time_batch(extended_machines, &mut w),
             time_batch(extended_bare_folded, &mut w),
             time_batch(extended_bare_opaque, &mut w),
+            time_batch(extended_bare_checked, &mut w),
         ];
         for (best, time) in best.iter_mut().zip(times) {
             *best = (*best).min(time);
         }
     }
     let ns = |i: usize| best[i].as_secs_f64() * 1e9 / BATCH as f64;
-    for (machines, bare, name) in
-        [(0, 1, SIMPLE_FOLDED), (0, 2, SIMPLE_OPAQUE), (3, 4, EXTENDED_FOLDED), (3, 5, EXTENDED_OPAQUE)]
-    {
+    for (machines, bare, name) in [
+        (0, 1, SIMPLE_FOLDED),
+        (0, 2, SIMPLE_OPAQUE),
+        (0, 3, SIMPLE_CHECKED),
+        (4, 5, EXTENDED_FOLDED),
+        (4, 6, EXTENDED_OPAQUE),
+        (4, 7, EXTENDED_CHECKED),
+    ] {
         let percent = 100.0 * ns(bare) / ns(machines);
         println!(
             "machines / bare (best batch of 200): {percent:5.1} %  {:6.1} / {:6.1} ns  {name}",
@@ -275,12 +306,21 @@ fn machines(c: &mut Criterion) {
     }
 }
 
-fn decode_all_backend(mut bytes: &[u8], limits: &FrameLimits) -> usize {
+fn decode_all_backend<const CHECK: bool>(mut bytes: &[u8], limits: &FrameLimits) -> usize {
     let mut count = 0;
-    while let Ok(Framed::Complete { item, consumed }) = BackendMessage::parse(bytes, limits) {
-        black_box(item);
-        bytes = &bytes[consumed..];
-        count += 1;
+    if CHECK {
+        while let Ok(Framed::Complete { item, consumed }) = frame_message(bytes, limits) {
+            let Ok(message) = BackendMessage::decode_validated(item) else { break };
+            black_box(message);
+            bytes = &bytes[consumed..];
+            count += 1;
+        }
+    } else {
+        while let Ok(Framed::Complete { item, consumed }) = BackendMessage::parse(bytes, limits) {
+            black_box(item);
+            bytes = &bytes[consumed..];
+            count += 1;
+        }
     }
     count
 }
