@@ -97,9 +97,11 @@ impl<const N: usize> NameTable<N> {
     }
 
     pub(crate) fn clear(&mut self) {
+        // Only the slots in use: rewriting all of them (N names of 63
+        // bytes) on every ReadyForQuery cost more than the query.
         #[cfg(not(feature = "alloc"))]
-        {
-            self.slots = [None; N];
+        for slot in self.slots.iter_mut().filter(|s| s.is_some()) {
+            *slot = None;
         }
         #[cfg(feature = "alloc")]
         self.slots.clear();

@@ -221,6 +221,39 @@ fn extended_query_with_suspension_and_describe() {
 }
 
 #[test]
+fn portals_last_until_the_transaction_ends() {
+    let mut h = Harness::logged_in();
+    let bind = Bind {
+        portal: "p",
+        statement: "s",
+        param_formats: FormatCodes::EMPTY,
+        params: Values::EMPTY,
+        result_formats: FormatCodes::EMPTY,
+    };
+    h.send(&Parse { statement: "s", query: "SELECT 1", param_types: Oids::EMPTY }).send(&bind).send(&Sync);
+    assert!(h.next().unwrap().starts_with("Parse"));
+    h.backend.parse_complete(0).unwrap();
+    assert!(h.next().unwrap().starts_with("Bind"));
+    h.backend.bind_complete().unwrap();
+    assert!(h.next().unwrap().starts_with("Sync"));
+    // Inside a transaction block the portal outlives ReadyForQuery.
+    h.backend.set_transaction_status(TransactionStatus::InTransaction).unwrap();
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"12Z");
+    h.send(&Execute { portal: "p", max_rows: 0 }).send(&Sync);
+    assert!(h.next().unwrap().starts_with("Execute"));
+    h.backend.command_complete("SELECT 0").unwrap();
+    assert!(h.next().unwrap().starts_with("Sync"));
+    // COMMIT: back to idle, and the portal is gone.
+    h.backend.set_transaction_status(TransactionStatus::Idle).unwrap();
+    h.backend.ready_for_query().unwrap();
+    assert_eq!(h.output(), b"CZ");
+    h.send(&Execute { portal: "p", max_rows: 0 }).send(&Sync);
+    assert!(h.next().unwrap().starts_with("Sync"));
+    assert_eq!(h.error_code(), "34000");
+}
+
+#[test]
 fn after_an_error_everything_up_to_sync_is_skipped() {
     let mut h = Harness::logged_in();
     // Unknown statement: 26000, then the Execute is skipped.
