@@ -94,13 +94,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> OutputBuffer<B> {
 
     /// Appends one whole message.
     pub fn push<M: Encode + ?Sized>(&mut self, message: &M) -> Result<(), PushError> {
-        self.push_inline(message)
-    }
-
-    /// [`push`](Self::push), inlined into the caller: for the answers every
-    /// query sends, where a call per message cost more than the message.
-    #[inline(always)]
-    pub(crate) fn push_inline<M: Encode + ?Sized>(&mut self, message: &M) -> Result<(), PushError> {
         let len = message.encoded_len()?;
         crate::write::write_sized(message, self.free_space(len)?, len)?;
         self.end += len;

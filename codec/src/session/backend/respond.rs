@@ -41,7 +41,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
     }
 
     /// Describes the rows that follow (simple Query), or answers Describe.
-    #[inline]
     pub fn row_description(&mut self, fields: &[FieldDescription<'_>]) -> Result<(), SessionError> {
         let columns = u16::try_from(fields.len()).map_err(|_| EncodeError::TooManyItems)?;
         let next = match self.reply()? {
@@ -54,7 +53,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             }
             Reply::DescribeStatement { parameters_sent: true, .. } => State::Commands,
             Reply::DescribePortal { portal } => {
-                self.out.push_inline(&RowDescription::new(fields))?;
+                self.out.push(&RowDescription::new(fields))?;
                 if let Some(p) = self.portals.get_mut(usize::from(portal)) {
                     p.columns = Some(columns);
                 }
@@ -63,7 +62,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             }
             _ => return Err(SessionError::OutOfOrder),
         };
-        self.out.push_inline(&RowDescription::new(fields))?;
+        self.out.push(&RowDescription::new(fields))?;
         self.state = next;
         Ok(())
     }
@@ -79,10 +78,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
 
     /// Sends one row. See [`data_row_with`](Self::data_row_with) to encode
     /// values straight into the output buffer.
-    #[inline]
     pub fn data_row(&mut self, cells: &[Option<&[u8]>]) -> Result<(), SessionError> {
         check_columns(self.row_columns()?, cells.len())?;
-        self.out.push_inline(&DataRow::new(cells))?;
+        self.out.push(&DataRow::new(cells))?;
         Ok(())
     }
 
@@ -117,7 +115,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
     }
 
     /// Ends the current statement with its command tag (`SELECT 3`, `INSERT 0 1`…).
-    #[inline]
     pub fn command_complete(&mut self, tag: &str) -> Result<(), SessionError> {
         let next = match self.reply()? {
             Reply::Simple {
@@ -130,7 +127,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             }
             _ => return Err(SessionError::OutOfOrder),
         };
-        self.out.push_inline(&CommandComplete { tag })?;
+        self.out.push(&CommandComplete { tag })?;
         self.state = next;
         Ok(())
     }
@@ -160,11 +157,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
 
     /// Answers Parse. `parameters` is the statement's real parameter count
     /// (Bind messages must supply exactly that many).
-    #[inline]
     pub fn parse_complete(&mut self, parameters: usize) -> Result<(), SessionError> {
         let Reply::Parse { statement } = self.reply()? else { return Err(SessionError::OutOfOrder) };
         let parameters = u16::try_from(parameters).map_err(|_| EncodeError::TooManyItems)?;
-        self.out.push_inline(&ParseComplete)?;
+        self.out.push(&ParseComplete)?;
         if let Some(s) = self.statements.get_mut(usize::from(statement)) {
             s.value = parameters;
         }
@@ -173,10 +169,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
     }
 
     /// Answers Bind.
-    #[inline]
     pub fn bind_complete(&mut self) -> Result<(), SessionError> {
         let Reply::Bind { .. } = self.reply()? else { return Err(SessionError::OutOfOrder) };
-        self.out.push_inline(&BindComplete)?;
+        self.out.push(&BindComplete)?;
         self.state = State::Commands;
         Ok(())
     }
@@ -256,7 +251,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
 
     /// Ends a simple Query, FunctionCall or Sync: queues ReadyForQuery with
     /// the transaction status. Ending a transaction (Idle) closes all portals.
-    #[inline]
     pub fn ready_for_query(&mut self) -> Result<(), SessionError> {
         match self.reply()? {
             Reply::Sync
@@ -265,7 +259,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const S: usize, const P: usize> Backend<B, S,
             | Reply::Simple { results: Results::Done, function_call: true, .. } => {}
             _ => return Err(SessionError::OutOfOrder),
         }
-        self.out.push_inline(&ReadyForQuery { status: self.status })?;
+        self.out.push(&ReadyForQuery { status: self.status })?;
         if self.status == TransactionStatus::Idle {
             self.portals.clear();
         }
