@@ -236,19 +236,21 @@ fn portals_last_until_the_transaction_ends() {
     assert!(h.next().unwrap().starts_with("Bind"));
     h.backend.bind_complete().unwrap();
     assert!(h.next().unwrap().starts_with("Sync"));
+    let ready = |h: &mut Harness, status| {
+        h.backend.set_transaction_status(status).unwrap();
+        h.backend.ready_for_query().unwrap();
+        h.output()
+    };
     // Inside a transaction block the portal outlives ReadyForQuery.
-    h.backend.set_transaction_status(TransactionStatus::InTransaction).unwrap();
-    h.backend.ready_for_query().unwrap();
-    assert_eq!(h.output(), b"12Z");
-    h.send(&Execute { portal: "p", max_rows: 0 }).send(&Sync);
+    assert_eq!(ready(&mut h, TransactionStatus::InTransaction), b"12Z");
+    let execute = Execute { portal: "p", max_rows: 0 };
+    h.send(&execute).send(&Sync);
     assert!(h.next().unwrap().starts_with("Execute"));
     h.backend.command_complete("SELECT 0").unwrap();
     assert!(h.next().unwrap().starts_with("Sync"));
     // COMMIT: back to idle, and the portal is gone.
-    h.backend.set_transaction_status(TransactionStatus::Idle).unwrap();
-    h.backend.ready_for_query().unwrap();
-    assert_eq!(h.output(), b"CZ");
-    h.send(&Execute { portal: "p", max_rows: 0 }).send(&Sync);
+    assert_eq!(ready(&mut h, TransactionStatus::Idle), b"CZ");
+    h.send(&execute).send(&Sync);
     assert!(h.next().unwrap().starts_with("Sync"));
     assert_eq!(h.error_code(), "34000");
 }
