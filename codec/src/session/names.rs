@@ -97,8 +97,8 @@ impl<const N: usize> NameTable<N> {
     }
 
     pub(crate) fn clear(&mut self) {
-        // Only the slots in use: rewriting all of them (N names of 63
-        // bytes) on every ReadyForQuery cost more than the query.
+        // Only the slots in use: rewriting all of them wrote N whole
+        // entries (a 63-byte name each) on every ReadyForQuery.
         #[cfg(not(feature = "alloc"))]
         for slot in self.slots.iter_mut().filter(|s| s.is_some()) {
             *slot = None;
