@@ -52,7 +52,7 @@ impl Pair {
     /// Feeds the client's bytes to the server and answers every event.
     fn server_turn(&mut self, rng: &mut StdRng) {
         // The answers' contents, known only at run time as a real server's
-        // are (the answering methods are inlined here).
+        // are: nothing folds into the answering methods if they get inlined.
         let answer = black_box(&INPUTS);
         let input = self.frontend.pending_output();
         let mut at = 0;
@@ -108,8 +108,7 @@ impl Pair {
 /// Every field of the round trip's messages. The bare side gets them either
 /// as constants, which the compiler folds into the encoders (lengths and
 /// all) as far as the code around lets it, or through `black_box`, as the
-/// machines get them (their methods are not inlined into the caller) and as
-/// any real client or server would.
+/// machines always get them here and as any real client or server would.
 struct Inputs<'a> {
     sql: &'a str,
     /// Statement and portal name (the unnamed ones).
