@@ -448,7 +448,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const STATEMENTS: usize, const PORTALS: usize
         event(consumed, Event::Query { sql })
     }
 
-    fn execute<'a>(&mut self, consumed: usize, e: &crate::frontend::Execute<'a>) -> Input<'a> {
+    fn execute<'a>(&mut self, consumed: usize, e: &Execute<'a>) -> Input<'a> {
         match self.portals.find(e.portal) {
             Some(slot) => {
                 let columns = self.portals.get(slot).and_then(|p| p.columns);
